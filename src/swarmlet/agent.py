@@ -1,0 +1,84 @@
+"""The three values a swarmlet program is written in: Agent, Result and Response.
+
+They keep the field names, defaults and pydantic base of Swarm's ``swarm.types`` so code
+written for Swarm constructs and inspects them unchanged. swarmlet adds a few optional fields
+(``strict``, ``tool_timeout``, ``model_settings``) and lets ``model`` be a provider instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from swarmlet.models.base import Model
+
+__all__ = ["Agent", "AgentFunction", "Instructions", "Response", "Result"]
+
+AgentFunction = Callable[..., Any]
+"""A tool: any callable (sync or async) whose return is a value, an Agent or a Result."""
+
+Instructions = Union[str, Callable[..., str]]
+"""A system prompt, or a callable taking ``context_variables`` and returning one."""
+
+
+class Agent(BaseModel):
+    """An LLM persona: instructions plus the functions it may call.
+
+    Attributes:
+        name: shown as ``sender`` on the agent's messages and in handoffs.
+        model: a model name for the client's endpoint (Swarm's meaning), or a provider
+            instance (anything implementing :class:`swarmlet.models.Model`) that serves this
+            agent regardless of the client.
+        instructions: the system prompt, or a callable receiving ``context_variables``.
+        functions: the agent's tools. A tool returning an Agent hands the conversation off.
+        tool_choice: sent as the API's ``tool_choice`` when set (``"auto"``, ``"required"``...).
+        parallel_tool_calls: sent to the API when the agent has tools; ``False`` also makes
+            swarmlet execute this agent's tool calls one at a time.
+        strict: describe every tool in OpenAI strict mode (see :func:`swarmlet.tool` for a
+            per-function switch).
+        tool_timeout: seconds a tool call may take before it is reported to the model as
+            timed out; ``None`` waits forever.
+        model_settings: extra Chat Completions parameters (``temperature``, ``max_tokens``...).
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    name: str = "Agent"
+    model: Union[str, Model] = "gpt-4o"  # noqa: UP007 - pydantic needs the runtime Union
+    instructions: Instructions = "You are a helpful agent."
+    functions: list[AgentFunction] = Field(default_factory=list)
+    tool_choice: Union[str, dict[str, Any], None] = None  # noqa: UP007
+    parallel_tool_calls: bool = True
+    strict: bool = False
+    tool_timeout: Union[float, None] = None  # noqa: UP007
+    model_settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class Result(BaseModel):
+    """What a tool may return to do several things at once.
+
+    Attributes:
+        value: the tool's answer to the model (strings as they are, anything else as JSON).
+        agent: if set, the conversation is handed off to this agent.
+        context_variables: merged into the run's context variables.
+    """
+
+    value: Any = ""
+    agent: Union[Agent, None] = None  # noqa: UP007
+    context_variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class Response(BaseModel):
+    """The outcome of a run.
+
+    Attributes:
+        messages: the messages the run added (plain dicts, Swarm's shape).
+        agent: the agent that was active when the run ended.
+        context_variables: the context variables after every update made during the run.
+    """
+
+    messages: list[dict[str, Any]] = Field(default_factory=list)
+    agent: Union[Agent, None] = None  # noqa: UP007
+    context_variables: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,116 @@
+"""Every exception swarmlet raises, under one base class.
+
+::
+
+    SwarmletError                      base of everything below
+    ├── UsageError                     the caller misused the API (fix the code, do not retry)
+    │   └── SchemaError                a function cannot be described as a tool
+    ├── ConfigurationError             no usable endpoint: missing key, bad URL, unknown model
+    ├── ToolArgumentsError             a model's tool arguments do not fit the function
+    └── RunError                       a run stopped; ``.response`` holds everything produced so far
+        ├── ModelError                 the model endpoint failed after the client's retries
+        │   ├── ModelTimeoutError      ... by timing out
+        │   ├── ModelConfigurationError  ... by refusing the key or not knowing the model
+        │   └── ModelResponseError     ... by answering something that is not a usable reply
+        └── ScriptExhaustedError       a ScriptedModel was asked for more replies than it had
+
+Tool failures are *not* raised out of a run: a tool that raises, times out or receives bad
+arguments becomes a tool message telling the model what went wrong, and the run goes on.
+``ToolArgumentsError`` is only seen when validating arguments directly.
+
+``UsageError`` also subclasses ``TypeError`` and ``ConfigurationError`` subclasses
+``ValueError`` so code written against the built-in exceptions keeps working.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from swarmlet.agent import Response
+
+__all__ = [
+    "ConfigurationError",
+    "ModelConfigurationError",
+    "ModelError",
+    "ModelResponseError",
+    "ModelTimeoutError",
+    "RunError",
+    "SchemaError",
+    "ScriptExhaustedError",
+    "SwarmletError",
+    "ToolArgumentsError",
+    "UsageError",
+]
+
+
+class SwarmletError(Exception):
+    """Base class of every exception raised by swarmlet."""
+
+
+class UsageError(SwarmletError, TypeError):
+    """The API was called in a way that can never work (a bug in the calling code)."""
+
+
+class SchemaError(UsageError):
+    """A Python function cannot be turned into a tool schema (e.g. an unsupported annotation)."""
+
+
+class ConfigurationError(SwarmletError, ValueError):
+    """No usable model endpoint: missing API key, malformed base URL, refused key, unknown model."""
+
+
+class ToolArgumentsError(SwarmletError):
+    """Arguments sent by a model are not valid JSON, not an object, or fail validation."""
+
+
+class RunError(SwarmletError):
+    """A run stopped before the model gave a final answer.
+
+    Attributes:
+        response: the messages, active agent and context variables produced up to the fault,
+            so a caller can persist them and retry. ``None`` only if raised outside a run.
+        agent_name: name of the agent that was active when the run stopped.
+        turn: 1-based number of the model call during which the run stopped.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: Response | None = None,
+        agent_name: str | None = None,
+        turn: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.response = response
+        self.agent_name = agent_name
+        self.turn = turn
+
+
+class ModelError(RunError):
+    """The model endpoint failed (HTTP error, connection failure) after the client's retries.
+
+    Attributes:
+        status_code: the HTTP status of the last attempt, when there was one.
+    """
+
+    def __init__(self, message: str, *, status_code: int | None = None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.status_code = status_code
+
+
+class ModelTimeoutError(ModelError):
+    """The model endpoint did not answer in time."""
+
+
+class ModelConfigurationError(ModelError, ConfigurationError):
+    """The endpoint refused the API key, does not know the model, or has no such route."""
+
+
+class ModelResponseError(ModelError):
+    """The endpoint answered, but not with a usable chat completion (no choices, bad JSON...)."""
+
+
+class ScriptExhaustedError(RunError):
+    """A :class:`swarmlet.testing.ScriptedModel` received a request after its last reply."""
