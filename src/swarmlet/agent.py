@@ -8,7 +8,7 @@ written for Swarm constructs and inspects them unchanged. swarmlet adds a few op
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Union
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,7 +19,7 @@ __all__ = ["Agent", "AgentFunction", "Instructions", "Response", "Result"]
 AgentFunction = Callable[..., Any]
 """A tool: any callable (sync or async) whose return is a value, an Agent or a Result."""
 
-Instructions = Union[str, Callable[..., str]]
+Instructions = str | Callable[..., str]
 """A system prompt, or a callable taking ``context_variables`` and returning one."""
 
 
@@ -46,13 +46,13 @@ class Agent(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     name: str = "Agent"
-    model: Union[str, Model] = "gpt-4o"  # noqa: UP007 - pydantic needs the runtime Union
+    model: str | Model = "gpt-4o"
     instructions: Instructions = "You are a helpful agent."
     functions: list[AgentFunction] = Field(default_factory=list)
-    tool_choice: Union[str, dict[str, Any], None] = None  # noqa: UP007
+    tool_choice: str | dict[str, Any] | None = None
     parallel_tool_calls: bool = True
     strict: bool = False
-    tool_timeout: Union[float, None] = None  # noqa: UP007
+    tool_timeout: float | None = None
     model_settings: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -66,7 +66,7 @@ class Result(BaseModel):
     """
 
     value: Any = ""
-    agent: Union[Agent, None] = None  # noqa: UP007
+    agent: Agent | None = None
     context_variables: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -80,5 +80,5 @@ class Response(BaseModel):
     """
 
     messages: list[dict[str, Any]] = Field(default_factory=list)
-    agent: Union[Agent, None] = None  # noqa: UP007
+    agent: Agent | None = None
     context_variables: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,68 @@
+"""Running swarmlet's async core from synchronous code.
+
+Each ``Swarm`` client owns one private event loop in a daemon thread. Sync calls submit their
+coroutine there and wait. One long-lived loop (rather than ``asyncio.run`` per call) keeps an
+``AsyncOpenAI`` client's connection pool usable across calls, and works even when the caller's
+thread already runs an event loop (Jupyter).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+__all__ = ["BackgroundLoop"]
+
+
+class BackgroundLoop:
+    """An event loop running in a daemon thread, started on first use."""
+
+    def __init__(self, name: str = "swarmlet-loop") -> None:
+        self._name = name
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    def _get_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name=self._name, daemon=True)
+                thread.start()
+                self._loop = loop
+            return self._loop
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the background loop and return its result (or raise its error)."""
+        future = asyncio.run_coroutine_threadsafe(coro, self._get_loop())
+        return _wait(future)
+
+    def iterate(self, agen: AsyncIterator[T]) -> Iterator[T]:
+        """Iterate an async iterator from sync code, one item per round trip to the loop."""
+        try:
+            while True:
+                try:
+                    yield self.run(_anext(agen))
+                except StopAsyncIteration:
+                    return
+        finally:
+            aclose = getattr(agen, "aclose", None)
+            if aclose is not None:
+                self.run(aclose())
+
+
+async def _anext(agen: AsyncIterator[T]) -> T:
+    return await agen.__anext__()
+
+
+def _wait(future: Future[T]) -> T:
+    try:
+        return future.result()
+    except BaseException:
+        # KeyboardInterrupt while waiting: cancel the work on the loop instead of orphaning it.
+        future.cancel()
+        raise

@@ -1,0 +1,230 @@
+"""The ``Swarm`` client: Swarm's ``run`` plus ``run_async`` and typed ``stream``, on one loop."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import Executor
+from typing import Any, Literal, overload
+
+from swarmlet._sync import BackgroundLoop
+from swarmlet.agent import Agent, Response
+from swarmlet.events import Event, RunCompleted, to_swarm_events
+from swarmlet.exceptions import UsageError
+from swarmlet.loop import RunSpec, run_events
+from swarmlet.models.base import Model
+from swarmlet.models.openai_compat import OpenAIChatModel
+
+__all__ = ["Swarm"]
+
+_logger = logging.getLogger("swarmlet")
+
+
+class Swarm:
+    """Runs agents: call a model, execute its tool calls, hand off, repeat.
+
+    Args:
+        client: an ``openai.AsyncOpenAI`` or ``openai.OpenAI`` client, any object with
+            ``.chat.completions.create(**kwargs)``, or a provider instance
+            (:class:`swarmlet.models.Model`, e.g. a ``ScriptedModel``). ``None`` builds an
+            ``AsyncOpenAI`` client from ``OPENAI_API_KEY``/``OPENAI_BASE_URL`` (and ``.env``)
+            the first time an agent with a string ``model`` needs it.
+        tool_executor: thread pool for synchronous tools (default: a shared pool).
+    """
+
+    def __init__(self, client: Any = None, *, tool_executor: Executor | None = None) -> None:
+        self.client = client
+        self.tool_executor = tool_executor
+        self._provider: Model | None = client if isinstance(client, Model) else None
+        self._provider_lock = threading.Lock()
+        self._loop = BackgroundLoop()
+
+    def _resolve(self, agent: Agent) -> Model:
+        """The provider serving ``agent``: its own instance, or the client's."""
+        if isinstance(agent.model, Model):
+            return agent.model
+        with self._provider_lock:
+            if self._provider is None:
+                self._provider = OpenAIChatModel(self.client)
+            return self._provider
+
+    def events(
+        self,
+        agent: Agent,
+        messages: list[dict[str, Any]],
+        context_variables: dict[str, Any] | None = None,
+        model_override: str | None = None,
+        *,
+        stream: bool = True,
+        debug: bool = False,
+        max_turns: float = float("inf"),
+        execute_tools: bool = True,
+    ) -> AsyncIterator[Event]:
+        """All events of a run; with ``stream=False`` the model is called without streaming."""
+        if not isinstance(agent, Agent):
+            raise UsageError(f"agent must be a swarmlet Agent, got {type(agent).__name__}")
+        spec = RunSpec(
+            agent=agent,
+            messages=list(messages),
+            context_variables=dict(context_variables or {}),
+            model_override=model_override,
+            stream=stream,
+            max_turns=max_turns,
+            execute_tools=execute_tools,
+        )
+        return _with_debug(run_events(spec, self._resolve, self.tool_executor), debug)
+
+    def stream(
+        self,
+        agent: Agent,
+        messages: list[dict[str, Any]],
+        context_variables: dict[str, Any] | None = None,
+        model_override: str | None = None,
+        debug: bool = False,
+        max_turns: float = float("inf"),
+        execute_tools: bool = True,
+    ) -> AsyncIterator[Event]:
+        """Run with a streaming model and yield typed events as they happen.
+
+        ``async for event in client.stream(agent, messages): ...`` — the last event is a
+        :class:`~swarmlet.events.RunCompleted` carrying the :class:`Response`.
+        """
+        return self.events(
+            agent,
+            messages,
+            context_variables,
+            model_override,
+            stream=True,
+            debug=debug,
+            max_turns=max_turns,
+            execute_tools=execute_tools,
+        )
+
+    async def run_async(
+        self,
+        agent: Agent,
+        messages: list[dict[str, Any]],
+        context_variables: dict[str, Any] | None = None,
+        model_override: str | None = None,
+        debug: bool = False,
+        max_turns: float = float("inf"),
+        execute_tools: bool = True,
+    ) -> Response:
+        """Run until the active agent answers without tool calls (or ``max_turns`` model calls).
+
+        Raises:
+            RunError: when the model endpoint fails; ``.response`` has the messages so far.
+        """
+        events = self.events(
+            agent,
+            messages,
+            context_variables,
+            model_override,
+            stream=False,
+            debug=debug,
+            max_turns=max_turns,
+            execute_tools=execute_tools,
+        )
+        async for event in events:
+            if isinstance(event, RunCompleted):
+                return event.response
+        raise AssertionError("a run always ends with RunCompleted")  # pragma: no cover
+
+    @overload
+    def run(
+        self,
+        agent: Agent,
+        messages: list[dict[str, Any]],
+        context_variables: dict[str, Any] | None = ...,
+        model_override: str | None = ...,
+        stream: Literal[False] = ...,
+        debug: bool = ...,
+        max_turns: float = ...,
+        execute_tools: bool = ...,
+    ) -> Response: ...
+
+    @overload
+    def run(
+        self,
+        agent: Agent,
+        messages: list[dict[str, Any]],
+        context_variables: dict[str, Any] | None = ...,
+        model_override: str | None = ...,
+        *,
+        stream: Literal[True],
+        debug: bool = ...,
+        max_turns: float = ...,
+        execute_tools: bool = ...,
+    ) -> Iterator[dict[str, Any]]: ...
+
+    def run(
+        self,
+        agent: Agent,
+        messages: list[dict[str, Any]],
+        context_variables: dict[str, Any] | None = None,
+        model_override: str | None = None,
+        stream: bool = False,
+        debug: bool = False,
+        max_turns: float = float("inf"),
+        execute_tools: bool = True,
+    ) -> Response | Iterator[dict[str, Any]]:
+        """Swarm's synchronous entry point, same arguments and return shape.
+
+        With ``stream=True`` it returns an iterator of Swarm's dict events
+        (``{"delim": "start"}``, deltas with ``sender``, ``{"delim": "end"}``,
+        ``{"response": Response}``); otherwise the :class:`Response`.
+        """
+        if stream:
+            events = self.events(
+                agent,
+                messages,
+                context_variables,
+                model_override,
+                stream=True,
+                debug=debug,
+                max_turns=max_turns,
+                execute_tools=execute_tools,
+            )
+            return self._loop.iterate(to_swarm_events(events))
+        return self._loop.run(
+            self.run_async(
+                agent,
+                messages,
+                context_variables,
+                model_override,
+                debug=debug,
+                max_turns=max_turns,
+                execute_tools=execute_tools,
+            )
+        )
+
+
+async def _with_debug(events: AsyncIterator[Event], debug: bool) -> AsyncIterator[Event]:
+    """Pass events through, with swarmlet's DEBUG logging on for the run when asked."""
+    async with contextlib.aclosing(events):  # type: ignore[type-var]
+        with _debug_logging() if debug else contextlib.nullcontext():
+            async for event in events:
+                yield event
+
+
+@contextlib.contextmanager
+def _debug_logging() -> Iterator[None]:
+    """Turn on DEBUG for the ``swarmlet`` logger, with a stderr handler if it has none.
+
+    The logger is process-wide, so concurrent runs see the same setting while it is on.
+    """
+    previous = _logger.level
+    handler = None
+    if not _logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("[swarmlet %(asctime)s] %(name)s: %(message)s"))
+        _logger.addHandler(handler)
+    _logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        _logger.setLevel(previous)
+        if handler is not None:
+            _logger.removeHandler(handler)

@@ -1,0 +1,160 @@
+"""Typed events produced by a run, and the adapter to Swarm's dict stream.
+
+The run loop yields these in order. ``Swarm.stream`` passes them to the caller;
+:func:`to_swarm_events` turns them into Swarm's ``{"delim": ...}`` / delta / ``{"response": ...}``
+dicts for ``run(stream=True)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from swarmlet.agent import Agent, Response
+
+__all__ = [
+    "Event",
+    "Handoff",
+    "MessageCompleted",
+    "RunCompleted",
+    "TextDelta",
+    "ToolCallDelta",
+    "ToolCallFinished",
+    "ToolCallStarted",
+    "TurnStarted",
+    "to_swarm_events",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TurnStarted:
+    """A model call is about to be made for ``agent``; ``turn`` counts model calls from 1."""
+
+    agent: Agent
+    turn: int
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of the assistant's text, as streamed (only in streaming runs)."""
+
+    agent: Agent
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    """A piece of a tool call being streamed (only in streaming runs)."""
+
+    agent: Agent
+    index: int
+    id: str | None
+    name: str | None
+    arguments: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageCompleted:
+    """The assistant's message of a turn is complete; ``message`` is its history dict."""
+
+    agent: Agent
+    message: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallStarted:
+    """A tool call is about to run; ``arguments`` is the raw JSON text the model sent."""
+
+    agent: Agent
+    call_id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallFinished:
+    """A tool call finished; ``error`` is set (``"Type: message"``) when it failed.
+
+    ``message`` is the tool message appended to the history.
+    """
+
+    agent: Agent
+    call_id: str
+    name: str
+    content: str
+    error: str | None
+    message: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """The conversation passed from ``from_agent`` to ``to_agent``."""
+
+    from_agent: Agent
+    to_agent: Agent
+
+
+@dataclass(frozen=True, slots=True)
+class RunCompleted:
+    """The run ended; ``response`` is what ``run``/``run_async`` return."""
+
+    response: Response
+
+
+Event = (
+    TurnStarted
+    | TextDelta
+    | ToolCallDelta
+    | MessageCompleted
+    | ToolCallStarted
+    | ToolCallFinished
+    | Handoff
+    | RunCompleted
+)
+"""Any event a run can produce."""
+
+
+async def to_swarm_events(events: AsyncIterator[Event]) -> AsyncIterator[dict[str, Any]]:
+    """Translate typed events into Swarm's streamed dicts.
+
+    Each model turn becomes ``{"delim": "start"}``, its deltas (the first carrying
+    ``role: "assistant"`` and the ``sender`` who is speaking *now*, not the agent the run
+    started with), then ``{"delim": "end"}``; the run ends with ``{"response": Response}``.
+    """
+    first_in_turn = False
+    async for event in events:
+        if isinstance(event, TurnStarted):
+            first_in_turn = True
+            yield {"delim": "start"}
+        elif isinstance(event, (TextDelta, ToolCallDelta)):
+            yield _swarm_delta(event, first_in_turn)
+            first_in_turn = False
+        elif isinstance(event, MessageCompleted):
+            yield {"delim": "end"}
+        elif isinstance(event, RunCompleted):
+            yield {"response": event.response}
+
+
+def _swarm_delta(event: TextDelta | ToolCallDelta, first: bool) -> dict[str, Any]:
+    delta: dict[str, Any] = {
+        "content": None,
+        "function_call": None,
+        "refusal": None,
+        "role": "assistant" if first else None,
+        "tool_calls": None,
+    }
+    if isinstance(event, TextDelta):
+        delta["content"] = event.text
+    else:
+        delta["tool_calls"] = [
+            {
+                "index": event.index,
+                "id": event.id,
+                "function": {"arguments": event.arguments, "name": event.name},
+                "type": "function" if event.id else None,
+            }
+        ]
+    if first:
+        delta["sender"] = event.agent.name
+    return delta

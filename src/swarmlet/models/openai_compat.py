@@ -1,0 +1,253 @@
+"""The provider for any OpenAI-compatible Chat Completions endpoint, on the official ``openai`` SDK.
+
+Works with ``openai.AsyncOpenAI`` (awaited directly), ``openai.OpenAI`` and any object exposing
+``.chat.completions.create(**kwargs)`` (called in a worker thread so the event loop never
+blocks; this is what Swarm's ``MagicMock`` test clients look like). Retries and backoff are the
+client's own (``max_retries``, honouring ``Retry-After``); what still fails afterwards is
+translated into :mod:`swarmlet.exceptions`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import openai
+
+from swarmlet.exceptions import (
+    ConfigurationError,
+    ModelConfigurationError,
+    ModelError,
+    ModelResponseError,
+    ModelTimeoutError,
+    SwarmletError,
+)
+from swarmlet.models.base import (
+    AssistantMessage,
+    MessageDelta,
+    ModelRequest,
+    ToolCall,
+    ToolCallFragment,
+)
+
+__all__ = ["OpenAIChatModel", "client_from_env"]
+
+logger = logging.getLogger("swarmlet.models")
+
+NO_KEY_PLACEHOLDER = "swarmlet-no-key"
+"""API key sent to a custom base URL when none is configured (local servers ignore it)."""
+
+
+def client_from_env(
+    *, max_retries: int = 2, timeout: float | None = 600.0, load_dotenv: bool = True
+) -> openai.AsyncOpenAI:
+    """Build an ``AsyncOpenAI`` client from ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``.
+
+    A ``.env`` file (searched from the working directory upwards) is loaded first, without
+    overriding variables already set. A base URL without a key is allowed: local servers
+    (Ollama, vLLM, llama.cpp, LM Studio) do not check it.
+    """
+    if load_dotenv:
+        _load_dotenv()
+    key = os.environ.get("OPENAI_API_KEY") or None
+    base_url = os.environ.get("OPENAI_BASE_URL") or None
+    if key is None and base_url is None:
+        raise ConfigurationError(
+            "No model endpoint configured: set OPENAI_API_KEY (in the environment or a .env "
+            "file), or OPENAI_BASE_URL for a local OpenAI-compatible server, or pass "
+            "client=... to Swarm(), or give the agent a provider instance as its model."
+        )
+    return openai.AsyncOpenAI(
+        api_key=key or NO_KEY_PLACEHOLDER,
+        base_url=base_url,
+        max_retries=max_retries,
+        timeout=timeout,
+    )
+
+
+def _load_dotenv() -> None:
+    from dotenv import find_dotenv, load_dotenv
+
+    path = find_dotenv(usecwd=True)
+    if path:
+        load_dotenv(path, override=False)
+
+
+class OpenAIChatModel:
+    """A :class:`~swarmlet.models.Model` speaking Chat Completions through an SDK-style client.
+
+    Args:
+        client: an ``openai.AsyncOpenAI``/``openai.OpenAI`` client or any object with
+            ``.chat.completions.create``. ``None`` builds one with :func:`client_from_env`.
+        model: the model name used when a request names none.
+    """
+
+    def __init__(self, client: Any = None, *, model: str | None = None) -> None:
+        self.client = client if client is not None else client_from_env()
+        self.model = model
+        self._create = self.client.chat.completions.create
+        self._is_async = inspect.iscoroutinefunction(self._create)
+
+    def params(self, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
+        """The keyword arguments sent to ``chat.completions.create`` for ``request``.
+
+        ``tool_choice`` and ``parallel_tool_calls`` go only with tools and only when set:
+        several servers reject them otherwise.
+        """
+        params: dict[str, Any] = {
+            "model": request.model or self.model,
+            "messages": request.messages,
+            **request.settings,
+        }
+        if request.tools:
+            params["tools"] = request.tools
+            if request.tool_choice is not None:
+                params["tool_choice"] = request.tool_choice
+            if request.parallel_tool_calls is not None:
+                params["parallel_tool_calls"] = request.parallel_tool_calls
+        if stream:
+            params["stream"] = True
+        return params
+
+    async def complete(self, request: ModelRequest) -> AssistantMessage:
+        """Send ``request`` and return the first choice's message."""
+        completion = await self._call(self.params(request, stream=False))
+        choices = _field(completion, "choices")
+        if not choices:
+            raise ModelResponseError("the endpoint returned a completion with no choices")
+        choice = choices[0]
+        return _message_from(_field(choice, "message"), _field(choice, "finish_reason"))
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[MessageDelta]:
+        """Send ``request`` with ``stream=True`` and yield its deltas.
+
+        Chunks without choices (usage or content-filter chunks) are skipped; every tool-call
+        delta of a chunk is passed on, not only the first.
+        """
+        chunks = await self._call(self.params(request, stream=True))
+        try:
+            async for chunk in _aiterate(chunks):
+                choices = _field(chunk, "choices")
+                if not choices:
+                    continue
+                yield _delta_from(choices[0])
+        except SwarmletError:
+            raise
+        except Exception as exc:
+            raise _translate(exc) from exc
+
+    async def _call(self, params: dict[str, Any]) -> Any:
+        try:
+            if self._is_async:
+                return await self._create(**params)
+            create: Any = self._create
+            result = await asyncio.to_thread(create, **params)
+            return await result if inspect.isawaitable(result) else result
+        except SwarmletError:
+            raise
+        except Exception as exc:
+            raise _translate(exc) from exc
+
+
+def _field(obj: Any, name: str) -> Any:
+    """Read ``name`` from an SDK object or a plain dict (duck-typed clients return either)."""
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _message_from(message: Any, finish_reason: str | None) -> AssistantMessage:
+    if message is None:
+        raise ModelResponseError("the endpoint returned a choice without a message")
+    calls = [
+        ToolCall(
+            id=_field(call, "id") or "",
+            name=_field(_field(call, "function"), "name") or "",
+            arguments=_field(_field(call, "function"), "arguments") or "",
+        )
+        for call in _field(message, "tool_calls") or []
+        if _field(call, "function") is not None
+    ]
+    return AssistantMessage(
+        content=_field(message, "content"),
+        tool_calls=calls,
+        refusal=_field(message, "refusal"),
+        finish_reason=finish_reason,
+    )
+
+
+def _delta_from(choice: Any) -> MessageDelta:
+    delta = _field(choice, "delta")
+    fragments = []
+    for call in (_field(delta, "tool_calls") if delta is not None else None) or []:
+        function = _field(call, "function")
+        fragments.append(
+            ToolCallFragment(
+                index=_field(call, "index") or 0,
+                id=_field(call, "id"),
+                name=_field(function, "name") if function is not None else None,
+                arguments=_field(function, "arguments") if function is not None else None,
+            )
+        )
+    if delta is None:
+        return MessageDelta(finish_reason=_field(choice, "finish_reason"))
+    return MessageDelta(
+        role=_field(delta, "role"),
+        content=_field(delta, "content"),
+        tool_calls=fragments,
+        refusal=_field(delta, "refusal"),
+        finish_reason=_field(choice, "finish_reason"),
+    )
+
+
+async def _aiterate(chunks: Any) -> AsyncIterator[Any]:
+    """Iterate an async stream directly, or a sync one chunk by chunk in a worker thread."""
+    if hasattr(chunks, "__aiter__"):
+        async for chunk in chunks:
+            yield chunk
+        return
+    iterator: Iterator[Any] = iter(chunks)
+    done = object()
+    while (chunk := await asyncio.to_thread(next, iterator, done)) is not done:
+        yield chunk
+
+
+def _translate(exc: Exception) -> ModelError:
+    """Turn an SDK/transport exception into the matching swarmlet exception."""
+    if isinstance(exc, openai.APITimeoutError):
+        return ModelTimeoutError(f"the model endpoint timed out: {exc}")
+    if isinstance(exc, openai.APIStatusError):
+        return _status_error(exc)
+    if isinstance(exc, openai.APIConnectionError):
+        return ModelError(f"could not reach the model endpoint: {exc} ({exc.__cause__ or ''})")
+    if isinstance(exc, (openai.APIResponseValidationError, ValueError)):
+        return ModelResponseError(f"the endpoint sent a malformed response: {exc}")
+    return ModelError(f"the model endpoint failed: {type(exc).__name__}: {exc}")
+
+
+def _status_error(exc: openai.APIStatusError) -> ModelError:
+    status = exc.status_code
+    detail = _error_detail(exc)
+    if status in (401, 403):
+        return ModelConfigurationError(
+            f"the endpoint refused the API key (HTTP {status}): {detail}", status_code=status
+        )
+    if status == 404:
+        return ModelConfigurationError(
+            f"the endpoint does not know this model or route (HTTP 404): {detail}",
+            status_code=status,
+        )
+    return ModelError(f"the model endpoint answered HTTP {status}: {detail}", status_code=status)
+
+
+def _error_detail(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        message = body.get("message") or (body.get("error") or {}).get("message")
+        if message:
+            return str(message)
+    return str(exc.message)

@@ -1,0 +1,209 @@
+"""Executing the tool calls of one turn.
+
+Every way a call can go wrong — unknown tool, arguments that are not JSON or not an object,
+arguments that fail validation, a tool that raises, times out or returns something that cannot
+be encoded — becomes a tool message that tells the model what happened (exception type and
+message, never a traceback), so the model can correct itself. Nothing here raises out of a run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import dataclasses
+import datetime
+import enum
+import functools
+import inspect
+import json
+import logging
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from swarmlet.agent import Agent, AgentFunction, Result
+from swarmlet.exceptions import ToolArgumentsError
+from swarmlet.models.base import ToolCall
+from swarmlet.schema import CONTEXT_PARAMETER, FunctionSchema, function_schema, tool_options
+
+__all__ = ["ToolOutcome", "encode_result", "execute_tool_call", "tool_message"]
+
+logger = logging.getLogger("swarmlet.tools")
+
+
+@dataclass(slots=True)
+class ToolOutcome:
+    """What one tool call produced.
+
+    Attributes:
+        call: the call as the model sent it.
+        content: the text for the tool message.
+        error: ``"Type: message"`` when the call failed, else ``None``.
+        agent: the agent to hand off to, if the tool asked for one.
+        context_variables: updates to merge into the run's context variables.
+    """
+
+    call: ToolCall
+    content: str
+    error: str | None = None
+    agent: Agent | None = None
+    context_variables: dict[str, Any] = field(default_factory=dict)
+
+
+def tool_message(outcome: ToolOutcome) -> dict[str, Any]:
+    """The history dict for a tool result, in Swarm's shape (with ``tool_name``)."""
+    return {
+        "role": "tool",
+        "tool_call_id": outcome.call.id,
+        "tool_name": outcome.call.name,
+        "content": outcome.content,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class BoundTool:
+    """An agent function with its schema and the options that govern running it."""
+
+    func: AgentFunction
+    schema: FunctionSchema
+    timeout: float | None
+
+
+def bind_tools(agent: Agent) -> dict[str, BoundTool]:
+    """The agent's functions by tool name (a later function with the same name wins)."""
+    tools = {}
+    for func in agent.functions:
+        schema = function_schema(func, strict=agent.strict)
+        timeout = tool_options(func).timeout
+        tools[schema.name] = BoundTool(
+            func, schema, timeout if timeout is not None else agent.tool_timeout
+        )
+    return tools
+
+
+async def execute_tool_call(
+    call: ToolCall,
+    tools: Mapping[str, BoundTool],
+    context_variables: dict[str, Any],
+    executor: Executor | None = None,
+) -> ToolOutcome:
+    """Run one tool call to completion; failures come back as an outcome with ``error`` set."""
+    tool = tools.get(call.name)
+    if tool is None:
+        known = ", ".join(sorted(tools)) or "none"
+        return _failure(
+            call, f"Tool {call.name!r} not found. Available tools: {known}.", "ToolNotFound"
+        )
+    try:
+        args, kwargs = tool.schema.validate(parse_arguments(call.arguments))
+    except ToolArgumentsError as exc:
+        return _failure(call, f"Invalid arguments for {call.name}: {exc}", "ToolArgumentsError")
+    if tool.schema.takes_context:
+        kwargs[CONTEXT_PARAMETER] = context_variables
+    try:
+        raw = await _invoke(tool, args, kwargs, executor)
+    except TimeoutError:
+        return _failure(
+            call, f"{call.name} did not finish within {tool.timeout} s.", "TimeoutError"
+        )
+    except Exception as exc:  # the model is told; the run goes on
+        logger.info("tool %s raised", call.name, exc_info=True)
+        return _failure(call, f"{type(exc).__name__}: {exc}", type(exc).__name__)
+    return _outcome_from(call, raw)
+
+
+def parse_arguments(text: str) -> dict[str, Any]:
+    """Decode a model's argument string; empty means no arguments."""
+    if not text or not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ToolArgumentsError(
+            f"arguments are not valid JSON ({exc.msg} at position {exc.pos})"
+        ) from exc
+    if not isinstance(value, dict):
+        raise ToolArgumentsError(f"arguments must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+async def _invoke(
+    tool: BoundTool, args: tuple[Any, ...], kwargs: dict[str, Any], executor: Executor | None
+) -> Any:
+    """Await coroutine tools on the loop; run plain ones in a worker thread."""
+    if _is_async_callable(tool.func):
+        work = tool.func(*args, **kwargs)
+    else:
+        loop = asyncio.get_running_loop()
+        # copy_context keeps contextvars (tracing, request ids) visible inside the thread.
+        call = functools.partial(contextvars.copy_context().run, tool.func, *args, **kwargs)
+        work = _await_if_needed(loop.run_in_executor(executor, call))
+    # A sync tool that times out keeps running in its thread: Python cannot kill threads.
+    return await asyncio.wait_for(work, tool.timeout)
+
+
+async def _await_if_needed(future: asyncio.Future[Any]) -> Any:
+    result = await future
+    return await result if inspect.isawaitable(result) else result
+
+
+def _is_async_callable(func: Callable[..., Any]) -> bool:
+    while isinstance(func, functools.partial):
+        func = func.func
+    return inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
+        getattr(func, "__call__", None)  # noqa: B004 - async __call__ on callable objects
+    )
+
+
+def _failure(call: ToolCall, detail: str, error_type: str) -> ToolOutcome:
+    return ToolOutcome(call=call, content=f"Error: {detail}", error=f"{error_type}: {detail}")
+
+
+def _outcome_from(call: ToolCall, raw: Any) -> ToolOutcome:
+    if isinstance(raw, Agent):
+        # Swarm's handoff message, kept so transcripts look the same.
+        return ToolOutcome(call, json.dumps({"assistant": raw.name}), agent=raw)
+    result = raw if isinstance(raw, Result) else Result(value=raw)
+    try:
+        content = encode_result(result.value)
+    except TypeError as exc:
+        return _failure(call, str(exc), "TypeError")
+    return ToolOutcome(
+        call, content, agent=result.agent, context_variables=result.context_variables
+    )
+
+
+def encode_result(value: Any) -> str:
+    """Text for a tool's return value: strings as they are, everything else as JSON.
+
+    Pydantic models, dataclasses, enums, dates and sets are encoded naturally. An object JSON
+    cannot represent falls back to its own ``__str__`` if its class defines one; otherwise a
+    ``TypeError`` explains the problem (and the model is told).
+    """
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, default=_json_default, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        if type(value).__str__ is not object.__str__:  # type: ignore[comparison-overlap]
+            return str(value)
+        raise TypeError(
+            f"the tool returned a {type(value).__name__}, which cannot be encoded as JSON ({exc})"
+        ) from exc
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
