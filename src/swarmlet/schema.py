@@ -604,7 +604,9 @@ def _strict_schema(node: Mapping[str, Any], where: str) -> dict[str, Any]:
     result = _map_subschemas(trimmed, lambda sub: _strict_schema(sub, where))
     if not _is_object(result):
         return result
-    if result.get("additionalProperties", False) is not False or "properties" not in result:
+    # pydantic marks dataclasses / TypedDicts ``additionalProperties: true``; closing those is
+    # fine (extras were ignored anyway). A mapping *to a schema* has no fixed keys to close.
+    if isinstance(result.get("additionalProperties"), dict) or "properties" not in result:
         raise SchemaError(
             f"{where} is an open object (dict / mapping) and cannot be described in strict "
             "mode; use a pydantic model, dataclass or TypedDict, or turn strict off"
