@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Set up (a .venv with swarmlet and its dev + local extras) and run every check:
+# ruff (lint + format), mypy (strict), then the whole pytest suite.
+# This is THE test command: README.md shows it and .ci/run calls it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+# llama-cpp-python (the `local` extra) compiles from source the first time (~5 min on 2 cores);
+# pip caches the wheel afterwards.
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[dev,local]'
+
+echo "== ruff"
+.venv/bin/ruff check src tests examples
+.venv/bin/ruff format --check src tests examples
+echo "== mypy"
+.venv/bin/mypy
+echo "== pytest"
+.venv/bin/pytest -q "$@"
