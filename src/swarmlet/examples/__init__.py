@@ -78,7 +78,7 @@ def load(name: str) -> Example:
 
 
 def data_dir(override: Path | None = None) -> Path:
-    """Where examples keep their data, created if missing.
+    """Where examples keep their data (not created here: examples create it on first use).
 
     ``override`` wins, then ``$SWARMLET_DATA_DIR``, then the platform's per-user data directory
     (``$XDG_DATA_HOME/swarmlet``, ``~/.local/share/swarmlet`` or ``%LOCALAPPDATA%\\swarmlet``).
@@ -92,5 +92,4 @@ def data_dir(override: Path | None = None) -> Path:
     else:
         xdg = os.environ.get("XDG_DATA_HOME")
         path = (Path(xdg) if xdg else Path.home() / ".local" / "share") / "swarmlet"
-    path.mkdir(parents=True, exist_ok=True)
     return path
