@@ -15,7 +15,6 @@ from swarmlet.events import Event, RunCompleted, to_swarm_events
 from swarmlet.exceptions import UsageError
 from swarmlet.loop import RunSpec, run_events
 from swarmlet.models.base import Model
-from swarmlet.models.openai_compat import OpenAIChatModel
 
 __all__ = ["Swarm"]
 
@@ -47,6 +46,10 @@ class Swarm:
             return agent.model
         with self._provider_lock:
             if self._provider is None:
+                # Imported here: the openai package takes ~1 s to import, and runs that only
+                # use provider instances never need it.
+                from swarmlet.models.openai_compat import OpenAIChatModel
+
                 self._provider = OpenAIChatModel(self.client)
             return self._provider
 
