@@ -924,6 +924,21 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _raise_open_file_limit() -> None:
+    # Every concurrent benchmark conversation holds a socket; the default soft limit (often
+    # 1024) would refuse connections long before the CPU is the bottleneck.
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # An "unlimited" hard limit is still capped by the kernel, so ask for a finite number.
+    target = 1 << 20 if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Command-line entry point: serve until interrupted, printing the base URL first."""
     args = _arguments(argv)
@@ -937,6 +952,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         responder=conversation_responder if args.mode == "conversation" else None,
         record=False,  # a long-running server must not keep every request
     )
+    _raise_open_file_limit()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(server.serve_forever(on_listening=lambda url: print(url, flush=True)))
 
