@@ -94,8 +94,19 @@ class ScriptedReply:
     id becomes ``call_<n>`` (unique per server). ``status`` other than 200 (with no ``fault``)
     sends an OpenAI-style error body; ``headers`` are added to any response. ``chunks``
     overrides the server's ``stream_chunks`` for this reply; ``tool_calls_per_chunk`` puts the
-    fragments of all tool calls for one step into a single stream chunk. ``fault`` is one of
-    :data:`FAULTS` (see the project docs for what each puts on the wire).
+    fragments of all tool calls for one step into a single stream chunk.
+
+    ``fault`` puts a failure on the wire:
+
+    * ``"reset"`` -- send part of the response head, then close with a TCP RST;
+    * ``"hang"`` -- never answer, until the client disconnects or the server stops;
+    * ``"cut_stream"`` -- stream some chunks, then close without ``[DONE]`` or the final
+      chunked terminator (non-streamed: promise a ``Content-Length``, send half, close);
+    * ``"no_finish_reason"`` -- no chunk (or choice) carries a ``finish_reason``;
+    * ``"bad_json_chunk"`` -- one ``data:`` line is not JSON (non-streamed: a truncated body);
+    * ``"empty_choices"`` -- ``choices: []`` in the body, or in every streamed chunk;
+    * ``"null_content"`` -- content ``null`` and no tool calls, whatever was scripted;
+    * ``"raw"`` -- ``content`` sent verbatim as the whole body, with ``status`` (default 200).
 
     A reply is encoded on first use and the encoding cached on it, so treat it as immutable
     once it has been served.
