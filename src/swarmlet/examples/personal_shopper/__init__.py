@@ -17,7 +17,7 @@ from swarmlet.examples import Example
 from swarmlet.examples import data_dir as resolve_data_dir
 from swarmlet.examples.personal_shopper.shop import Shop
 
-__all__ = ["DB_NAME", "ShopperAgents", "Shop", "build", "make_agents"]
+__all__ = ["DB_NAME", "Shop", "ShopperAgents", "build", "make_agents"]
 
 MODEL = "gpt-4o-mini"
 DB_NAME = "personal_shopper.db"

@@ -82,8 +82,7 @@ class Shop:
             if order["status"] == "refunded":
                 return f"Order #{order['id']} ({order['name']}) was already refunded."
             conn.execute(
-                "UPDATE orders SET status = 'refunded', refunded_at = datetime('now') "
-                "WHERE id = ?",
+                "UPDATE orders SET status = 'refunded', refunded_at = datetime('now') WHERE id = ?",
                 (order["id"],),
             )
         return (
@@ -133,7 +132,8 @@ class Shop:
                 "INSERT INTO orders (user_id, product_id, price_cents) VALUES (?, ?, ?)",
                 (user_id, product_id, product["price_cents"]),
             )
-        return f"Order #{cursor.lastrowid} placed: {product['name']}, {_money(product['price_cents'])}."
+        price = _money(product["price_cents"])
+        return f"Order #{cursor.lastrowid} placed: {product['name']}, {price}."
 
     def look_up_item(self, search_query: str) -> str:
         """Search the catalogue; returns matching products with their IDs, prices and stock.

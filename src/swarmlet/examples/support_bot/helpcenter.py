@@ -27,7 +27,7 @@ TITLE_WEIGHT, BODY_WEIGHT = 4.0, 1.0
 
 # Words that would match nearly every article; dropping them keeps BM25 focused on content.
 _STOPWORDS = frozenset(
-    "a an and are can do does for from how i in is it me my of on or the to what when where "
+    "a an and are can do does for from how i in is it me my of on or the to what when where "  # noqa: SIM905
     "why with you your".split()
 )
 
@@ -157,7 +157,9 @@ class HelpCenter:
                 (TITLE_WEIGHT, BODY_WEIGHT, expression, limit),
             ).fetchall()
         # Articles are hard-wrapped; one-line snippets read better in a tool result.
-        return [Hit(slug, title, " ".join(snip.split()), score) for slug, title, snip, score in rows]
+        return [
+            Hit(slug, title, " ".join(snip.split()), score) for slug, title, snip, score in rows
+        ]
 
     def query_docs(self, query: str) -> str:
         """Search the help center; returns the best matching articles with a snippet of each.
