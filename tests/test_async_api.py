@@ -108,3 +108,17 @@ async def test_stream_can_be_abandoned_early() -> None:
     first = await stream.__anext__()
     await stream.aclose()  # type: ignore[attr-defined]
     assert isinstance(first, TurnStarted)
+
+
+def test_debug_flag_turns_on_debug_logging_for_the_run(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.WARNING)  # the root stays quiet; only the run's flag may enable DEBUG
+    caplog.handler.setLevel(logging.DEBUG)  # ...and the capture handler sees whatever gets through
+    model = ScriptedModel(["quiet", "loud"])
+    Swarm(client=model).run(Agent(), USER)
+    assert not [r for r in caplog.records if r.levelno == logging.DEBUG]
+    Swarm(client=model).run(Agent(), USER, debug=True)
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert any("turn 1: calling model for agent 'Agent'" in m for m in messages)
+    assert logging.getLogger("swarmlet").level == logging.NOTSET  # restored afterwards
