@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from concurrent.futures import Executor
 from typing import Any, Literal, overload
 
@@ -31,10 +31,35 @@ class Swarm:
             ``AsyncOpenAI`` client from ``OPENAI_API_KEY``/``OPENAI_BASE_URL`` (and ``.env``)
             the first time an agent with a string ``model`` needs it.
         tool_executor: thread pool for synchronous tools (default: a shared pool).
+        max_retries: retries of a failed model request (429, 5xx, connection errors,
+            timeouts), with the ``openai`` client's backoff honouring ``Retry-After``.
+            Default: the client's own (2 for the client swarmlet builds).
+        timeout: seconds a model request may take. Default: the client's own (600 for the
+            client swarmlet builds).
+
+    ``max_retries``/``timeout`` configure the client swarmlet builds; with an ``openai``
+    client they are applied to a copy of it (``client.with_options``).
     """
 
-    def __init__(self, client: Any = None, *, tool_executor: Executor | None = None) -> None:
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        tool_executor: Executor | None = None,
+        max_retries: int | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        options: dict[str, Any] = {
+            k: v for k, v in (("max_retries", max_retries), ("timeout", timeout)) if v is not None
+        }
+        if options and client is not None:
+            if not hasattr(client, "with_options"):
+                raise UsageError(
+                    "max_retries/timeout apply to openai clients; configure this client itself"
+                )
+            client = client.with_options(**options)
         self.client = client
+        self._client_options = options
         self.tool_executor = tool_executor
         self._provider: Model | None = client if isinstance(client, Model) else None
         self._provider_lock = threading.Lock()
@@ -48,9 +73,12 @@ class Swarm:
             if self._provider is None:
                 # Imported here: the openai package takes ~1 s to import, and runs that only
                 # use provider instances never need it.
-                from swarmlet.models.openai_compat import OpenAIChatModel
+                from swarmlet.models.openai_compat import OpenAIChatModel, client_from_env
 
-                self._provider = OpenAIChatModel(self.client)
+                client = self.client
+                if client is None:
+                    client = client_from_env(**self._client_options)
+                self._provider = OpenAIChatModel(client)
             return self._provider
 
     def events(
@@ -64,7 +92,7 @@ class Swarm:
         debug: bool = False,
         max_turns: float = float("inf"),
         execute_tools: bool = True,
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         """All events of a run; with ``stream=False`` the model is called without streaming."""
         if not isinstance(agent, Agent):
             raise UsageError(f"agent must be a swarmlet Agent, got {type(agent).__name__}")
@@ -88,7 +116,7 @@ class Swarm:
         debug: bool = False,
         max_turns: float = float("inf"),
         execute_tools: bool = True,
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         """Run with a streaming model and yield typed events as they happen.
 
         ``async for event in client.stream(agent, messages): ...`` — the last event is a
@@ -130,9 +158,11 @@ class Swarm:
             max_turns=max_turns,
             execute_tools=execute_tools,
         )
-        async for event in events:
-            if isinstance(event, RunCompleted):
-                return event.response
+        # aclosing: finish the generator (and its debug-logging scope) before returning.
+        async with contextlib.aclosing(events):
+            async for event in events:
+                if isinstance(event, RunCompleted):
+                    return event.response
         raise AssertionError("a run always ends with RunCompleted")  # pragma: no cover
 
     @overload
@@ -204,9 +234,11 @@ class Swarm:
         )
 
 
-async def _with_debug(events: AsyncIterator[Event], debug: bool) -> AsyncIterator[Event]:
+async def _with_debug(
+    events: AsyncGenerator[Event, None], debug: bool
+) -> AsyncGenerator[Event, None]:
     """Pass events through, with swarmlet's DEBUG logging on for the run when asked."""
-    async with contextlib.aclosing(events):  # type: ignore[type-var]
+    async with contextlib.aclosing(events):
         with _debug_logging() if debug else contextlib.nullcontext():
             async for event in events:
                 yield event

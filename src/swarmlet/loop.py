@@ -16,7 +16,7 @@ import copy
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,7 +78,7 @@ class _State:
 
 async def run_events(
     spec: RunSpec, resolve: ModelResolver, executor: Executor | None = None
-) -> AsyncIterator[Event]:
+) -> AsyncGenerator[Event, None]:
     """Run ``spec`` and yield its events, ending with :class:`RunCompleted`.
 
     Raises:
@@ -108,7 +108,7 @@ async def run_events(
 
 async def _model_turn(
     state: _State, spec: RunSpec, model: Model, holder: list[AssistantMessage]
-) -> AsyncIterator[Event]:
+) -> AsyncGenerator[Event, None]:
     """Call the model once, streaming or not; append the reply to the history."""
     request = _build_request(state, spec)
     logger.debug("turn %d: calling model for agent %r", state.turn, state.agent.name)
@@ -187,7 +187,7 @@ def _with_position(exc: RunError, state: _State) -> RunError:
 
 async def _tool_turn(
     state: _State, calls: list[ToolCall], executor: Executor | None
-) -> AsyncIterator[Event]:
+) -> AsyncGenerator[Event, None]:
     """Run the turn's tool calls, then apply their messages, context updates and handoff."""
     agent = state.agent
     tools = bind_tools(agent)
