@@ -141,11 +141,13 @@ class Shop:
         Args:
             search_query: words describing the product, e.g. "coffee kettle".
         """
-        words = re.findall(r"\w+", search_query.lower())[:8]
+        words = _search_words(search_query)
         if not words:
             return "Please describe the product you are looking for."
-        # Rank by how many query words a product mentions; ties go to the cheaper product.
-        score = " + ".join(["(instr(lower(name || ' ' || description), ?) > 0)"] * len(words))
+        # Rank by how many query words start a word of the product's text (so "or" does not
+        # match "for"); ties go to the cheaper product.
+        text = "(' ' || lower(name || ' ' || description))"
+        score = " + ".join([f"(instr({text}, ' ' || ?) > 0)"] * len(words))
         with self.connect() as conn:
             rows = conn.execute(
                 f"SELECT id, name, price_cents, stock, {score} AS hits FROM products "
@@ -159,6 +161,12 @@ class Shop:
             f"{r['stock'] or 'none'} in stock"
             for r in rows
         )
+
+
+def _search_words(query: str) -> list[str]:
+    """Distinct words of ``query``, plurals cut to a prefix ("towels" finds "towel")."""
+    words = [w.removesuffix("s") if len(w) > 3 else w for w in re.findall(r"\w+", query.lower())]
+    return list(dict.fromkeys(words))[:8]
 
 
 def _user(conn: sqlite3.Connection, user_id: int) -> sqlite3.Row | None:
