@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import copy
 import json
+import os
 import signal
 import sys
 import threading
@@ -98,7 +99,8 @@ class _Session:
         return cls(agent, start, agent, copy.deepcopy(start))
 
     def reset(self) -> None:
-        self.agent, self.context, self.messages = self.start_agent, copy.deepcopy(self.start_context), []
+        self.agent, self.messages = self.start_agent, []
+        self.context = copy.deepcopy(self.start_context)
 
     def absorb(self, response: Response) -> None:
         self.messages.extend(response.messages)
@@ -137,11 +139,65 @@ async def arun_demo_loop(
         session=_Session.begin(starting_agent, context_variables),
         swarm=client if isinstance(client, Swarm) else Swarm(client=client),
         console=console or Console(soft_wrap=True),
-        reader=_LineReader(input_function or input),
+        reader=_LineReader(input_function or _default_input()),
         options=_Options(stream, debug, model_override, interactive),
     )
-    with _sigint_handler(repl.on_interrupt):
+    with _sigint_handler(repl.on_interrupt), _terminal_restored():
         await repl.run()
+
+
+def _default_input() -> InputFunction:
+    """``input`` on a terminal or a replaced stdin; raw reads for the process's piped stdin.
+
+    ``input`` on a piped stdin holds the buffered reader's lock while it waits, and a daemon
+    thread still waiting there at exit makes the interpreter abort at shutdown.
+    """
+    stdin = sys.stdin
+    if stdin is None or stdin is not sys.__stdin__ or stdin.isatty():
+        return input
+    try:
+        return _RawLines(stdin.fileno(), stdin.encoding or "utf-8").read
+    except (AttributeError, OSError, ValueError):
+        return input
+
+
+class _RawLines:
+    """Lines from a file descriptor, read without Python's buffered reader (see above)."""
+
+    def __init__(self, fd: int, encoding: str) -> None:
+        self.fd, self.encoding, self.buffer = fd, encoding, b""
+
+    def read(self, prompt: str = "") -> str:
+        while b"\n" not in self.buffer:
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                if not self.buffer:
+                    raise EOFError
+                line, self.buffer = self.buffer, b""
+                return line.decode(self.encoding, errors="replace")
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line.decode(self.encoding, errors="replace").rstrip("\r")
+
+
+@contextlib.contextmanager
+def _terminal_restored() -> Iterator[None]:
+    """Put the terminal back as it was: a read cut short by Ctrl-C can leave echo off."""
+    try:
+        import termios
+
+        fd = sys.stdin.fileno()
+        saved = termios.tcgetattr(fd) if os.isatty(fd) else None
+    except (ImportError, AttributeError, OSError, ValueError):  # Windows, or a fake stdin
+        saved = None
+    if saved is None:
+        yield
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError, termios.error):
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 @dataclass(frozen=True)
@@ -298,7 +354,9 @@ class _Repl:
         finally:
             self.reply_task = None
         if task.cancelled():
-            self.console.print("\n[interrupted: this turn was discarded]", style="yellow")
+            self.console.print(
+                "\n[interrupted: this turn was discarded]", style="yellow", markup=False
+            )
             return
         error = task.exception()
         if error is None:
@@ -391,12 +449,12 @@ class _Renderer:
             self.console.print(Text.assemble((event.agent.name, _AGENT_STYLE), ": ", content))
 
     def tool_finished(self, event: ToolCallFinished) -> None:
-        shown = _truncate(event.content)
         if event.error is not None:
-            self.console.print(
-                Text.assemble("  ", (f"{event.name} failed: ", "red"), _truncate(event.error))
-            )
+            # the content is what the model is told; its "Error: " prefix says nothing new here
+            detail = event.content.removeprefix("Error: ")
+            self.console.print(Text.assemble("  ", (f"{event.name} failed: ", "red"), detail))
         else:
+            shown = _truncate(event.content)
             self.console.print(Text.assemble("  ", (f"{event.name} returned: ", _DIM), shown))
 
 
