@@ -281,7 +281,7 @@ def test_ctrl_c_stops_the_reply_not_the_session_then_exits_at_the_prompt(tmp_pat
         _wait_for(proc, "Slow: fresh answer", seen)
         _wait_for(proc, "  2 Slow: fresh answer", seen)
         proc.send_signal(signal.SIGINT)  # at the prompt: leave cleanly
-        out, err = proc.communicate(timeout=30)
+        _out, err = proc.communicate(timeout=30)
     finally:
         proc.kill()
     assert proc.returncode == 0, err

@@ -152,11 +152,11 @@ def _default_input() -> InputFunction:
     ``input`` on a piped stdin holds the buffered reader's lock while it waits, and a daemon
     thread still waiting there at exit makes the interpreter abort at shutdown.
     """
-    stdin = sys.stdin
-    if stdin is None or stdin is not sys.__stdin__ or stdin.isatty():
+    stdin = sys.__stdin__
+    if stdin is None or sys.stdin is not stdin or stdin.isatty():
         return input
     try:
-        return _RawLines(stdin.fileno(), stdin.encoding or "utf-8").read
+        return _RawLines(stdin.fileno(), getattr(stdin, "encoding", None) or "utf-8").read
     except (AttributeError, OSError, ValueError):
         return input
 
@@ -298,6 +298,8 @@ class _Repl:
         if self.reply_task is not None and not self.reply_task.done():
             self.reply_task.cancel()
         else:
+            if self.options.interactive:
+                self.console.print()  # the shell prompt should not start after "^C"
             self.reader.interrupt()
 
     def command(self, line: str) -> bool:
@@ -355,7 +357,10 @@ class _Repl:
             self.reply_task = None
         if task.cancelled():
             self.console.print(
-                "\n[interrupted: this turn was discarded]", style="yellow", markup=False
+                "\n[interrupted: this turn was discarded]",
+                style="yellow",
+                markup=False,
+                highlight=False,
             )
             return
         error = task.exception()
@@ -392,7 +397,7 @@ class _Repl:
             debug=options.debug,
         )
         renderer = _Renderer(self.console)
-        async with contextlib.aclosing(events):  # type: ignore[type-var]
+        async with contextlib.aclosing(events):
             async for event in events:
                 renderer.show(event)
                 if isinstance(event, RunCompleted):
