@@ -26,7 +26,7 @@ import openai
 from swarmlet.exceptions import ConfigurationError
 from swarmlet.models.openai_compat import NO_KEY_PLACEHOLDER, client_from_env
 
-__all__ = ["OFFLINE_NOTICE", "LOCAL_PREFIX", "ResolvedModel", "resolve_client"]
+__all__ = ["LOCAL_PREFIX", "OFFLINE_NOTICE", "ResolvedModel", "resolve_client"]
 
 LOCAL_PREFIX = "local"
 """``--model`` value (alone or as ``local:PATH``) selecting an in-process GGUF model."""
