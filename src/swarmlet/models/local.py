@@ -40,13 +40,14 @@ Threads
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import importlib.util
 import json
 import logging
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -56,6 +57,7 @@ from swarmlet.exceptions import (
     ConfigurationError,
     ModelError,
     ModelResponseError,
+    SchemaError,
     SwarmletError,
     UsageError,
 )
@@ -104,6 +106,7 @@ class _Loaded:
 
     llama: Any
     lock: threading.Lock = field(default_factory=threading.Lock)
+    checked_grammars: set[str] = field(default_factory=set)
 
 
 _MODELS: dict[tuple[str, int, int | None], _Loaded] = {}
@@ -208,18 +211,20 @@ class LocalModel:
         held: list[str] = []  # text seen before we know whether it is a tool call
         finish: str | None = None
         is_text = not plan.tool_names
-        async for piece, reason in self._pieces(plan, request):
-            finish = reason or finish
-            if is_text:
-                if piece:
-                    yield MessageDelta(content=piece)
-                continue
-            held.append(piece)
-            head = "".join(held).lstrip()
-            if head and not head.startswith("{"):
-                is_text = True
-                yield MessageDelta(content="".join(held))
-                held.clear()
+        # aclosing: a consumer that stops early must stop the worker now, not at GC time.
+        async with contextlib.aclosing(self._pieces(plan, request)) as pieces:
+            async for piece, reason in pieces:
+                finish = reason or finish
+                if is_text:
+                    if piece:
+                        yield MessageDelta(content=piece)
+                    continue
+                held.append(piece)
+                head = "".join(held).lstrip()
+                if head and not head.startswith("{"):
+                    is_text = True
+                    yield MessageDelta(content="".join(held))
+                    held.clear()
         if is_text:
             yield MessageDelta(finish_reason=finish)
             return
@@ -265,9 +270,34 @@ class LocalModel:
                 _MODELS[key] = _Loaded(llama)
             return _MODELS[key]
 
+    def check_grammar(self, grammar: str) -> None:
+        """Raise :class:`SchemaError` unless llama.cpp parses ``grammar`` (GBNF with ``root``).
+
+        llama-cpp-python only parses a grammar when sampling starts, and a grammar it cannot
+        parse is then silently dropped, so every grammar is checked here before use.
+        """
+        loaded = self._loaded()
+        with loaded.lock:
+            self._check_grammar(loaded, grammar)
+
+    def _check_grammar(self, loaded: _Loaded, grammar: str) -> None:
+        if grammar in loaded.checked_grammars:
+            return
+        lib = self._llama_cpp
+        sampler = lib.llama_sampler_init_grammar(
+            loaded.llama._model.vocab, grammar.encode("utf-8"), b"root"
+        )
+        if not sampler:  # a NULL pointer: llama.cpp logged the parse error to stderr
+            raise SchemaError(f"llama.cpp rejected the grammar:\n{grammar[:2000]}")
+        lib.llama_sampler_free(sampler)
+        if len(loaded.checked_grammars) > 256:  # agents are few; this only bounds memory
+            loaded.checked_grammars.clear()
+        loaded.checked_grammars.add(grammar)
+
     def _call(self, loaded: _Loaded, plan: _Plan, *, stream: bool) -> Any:
         grammar = None
         if plan.grammar is not None:
+            self._check_grammar(loaded, plan.grammar)
             grammar = self._llama_cpp.LlamaGrammar.from_string(plan.grammar, verbose=False)
         return loaded.llama.create_chat_completion(
             messages=plan.messages, grammar=grammar, stream=stream, **plan.sampling
@@ -307,7 +337,7 @@ class LocalModel:
 
     async def _pieces(
         self, plan: _Plan, request: ModelRequest
-    ) -> AsyncIterator[tuple[str, str | None]]:
+    ) -> AsyncGenerator[tuple[str, str | None], None]:
         """Run :meth:`_produce` in a thread and pass its pieces through a queue."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
