@@ -125,6 +125,8 @@ def parse_arguments(text: str) -> dict[str, Any]:
         raise ToolArgumentsError(
             f"arguments are not valid JSON ({exc.msg} at position {exc.pos})"
         ) from exc
+    except RecursionError:
+        raise ToolArgumentsError("arguments are nested too deeply to decode") from None
     if not isinstance(value, dict):
         raise ToolArgumentsError(f"arguments must be a JSON object, got {type(value).__name__}")
     return value
@@ -187,6 +189,10 @@ def encode_result(value: Any) -> str:
         return value
     try:
         return json.dumps(value, default=_json_default, ensure_ascii=False)
+    except RecursionError:
+        raise TypeError(
+            f"the tool returned a {type(value).__name__} nested too deeply to encode as JSON"
+        ) from None
     except (TypeError, ValueError) as exc:
         if type(value).__str__ is not object.__str__:  # type: ignore[comparison-overlap]
             return str(value)

@@ -13,6 +13,7 @@ import asyncio
 import inspect
 import logging
 import os
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -100,7 +101,7 @@ class OpenAIChatModel:
         """
         params: dict[str, Any] = {
             "model": request.model or self.model,
-            "messages": request.messages,
+            "messages": _valid_unicode(request.messages),
             **request.settings,
         }
         if request.tools:
@@ -126,19 +127,30 @@ class OpenAIChatModel:
         """Send ``request`` with ``stream=True`` and yield its deltas.
 
         Chunks without choices (usage or content-filter chunks) are skipped; every tool-call
-        delta of a chunk is passed on, not only the first.
+        delta of a chunk is passed on, not only the first. A stream with no choice at all (an
+        empty stream, or a body that is not server-sent events) raises ``ModelResponseError``,
+        as a complete response without choices does. A stream that ends without a
+        ``finish_reason`` is accepted as it is (logged): what arrived is the reply.
         """
         chunks = await self._call(self.params(request, stream=True))
+        seen_choice = finished = False
         try:
             async for chunk in _aiterate(chunks):
                 choices = _field(chunk, "choices")
                 if not choices:
                     continue
-                yield _delta_from(choices[0])
+                seen_choice = True
+                delta = _delta_from(choices[0])
+                finished = finished or bool(delta.finish_reason)
+                yield delta
         except SwarmletError:
             raise
         except Exception as exc:
             raise _translate(exc) from exc
+        if not seen_choice:
+            raise ModelResponseError("the endpoint streamed no choices (an empty or non-SSE body)")
+        if not finished:
+            logger.warning("the model's stream ended without a finish_reason; kept as received")
 
     async def _call(self, params: dict[str, Any]) -> Any:
         try:
@@ -223,10 +235,46 @@ def _translate(exc: Exception) -> ModelError:
     if isinstance(exc, openai.APIStatusError):
         return _status_error(exc)
     if isinstance(exc, openai.APIConnectionError):
-        return ModelError(f"could not reach the model endpoint: {exc} ({exc.__cause__ or ''})")
+        # Refused, reset and cut-off connections all arrive as "Connection error."; the cause
+        # chain says which one it was.
+        return ModelError(f"the connection to the model endpoint failed: {exc}{_cause(exc)}")
     if isinstance(exc, (openai.APIResponseValidationError, ValueError)):
         return ModelResponseError(f"the endpoint sent a malformed response: {exc}")
     return ModelError(f"the model endpoint failed: {type(exc).__name__}: {exc}")
+
+
+def _cause(exc: BaseException) -> str:
+    """`` (Type: message)`` for the first cause in ``exc``'s chain that has a message."""
+    seen: set[int] = set()
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if str(cause):
+            return f" ({type(cause).__name__}: {cause})"
+        cause = cause.__cause__ or cause.__context__
+    return ""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _valid_unicode(value: Any) -> Any:
+    """``value`` with lone surrogates in its strings replaced by U+FFFD (the same object if none).
+
+    Text decoded with ``surrogateescape`` (file names, subprocess output) carries lone
+    surrogates, which cannot be encoded as UTF-8: the request would fail before being sent.
+    """
+    if isinstance(value, str):
+        if value.isascii():
+            return value
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if isinstance(value, list):
+        items = [_valid_unicode(item) for item in value]
+        return value if all(a is b for a, b in zip(items, value)) else items
+    if isinstance(value, dict):
+        fixed = {key: _valid_unicode(item) for key, item in value.items()}
+        return value if all(fixed[k] is v for k, v in value.items()) else fixed
+    return value
 
 
 def _status_error(exc: openai.APIStatusError) -> ModelError:
