@@ -1,0 +1,529 @@
+"""Fault injection over real HTTP: the scripted server misbehaves; swarmlet recovers or stops.
+
+Every case either recovers (retried by the client, or the model is told and continues) or
+raises a precise :class:`~swarmlet.exceptions.RunError` subclass whose ``.response`` holds every
+message produced before the fault. The policies asserted here are documented in
+``docs/failures.md``; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import openai
+import pytest
+
+from swarmlet import Agent, Response, Swarm
+from swarmlet.events import RunCompleted, TextDelta
+from swarmlet.exceptions import (
+    ModelError,
+    ModelResponseError,
+    ModelTimeoutError,
+    RunError,
+    UsageError,
+)
+from swarmlet.testing import ScriptedModel
+from swarmlet.testing.server import ScriptedReply, ScriptedServer
+
+USER = [{"role": "user", "content": "Where is order A1?"}]
+FAST_RETRY = {"retry-after": "0.01"}  # the SDK honours sub-second Retry-After values
+MODES = pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
+
+
+def lookup_order(order_id: str) -> str:
+    """Look an order up."""
+    return f"order {order_id}: shipped"
+
+
+AGENT = Agent(name="Support", model="scripted", functions=[lookup_order])
+LOOKUP = ScriptedReply(tool_calls=[{"name": "lookup_order", "arguments": {"order_id": "A1"}}])
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    with ScriptedServer() as s:
+        yield s
+
+
+def client(
+    server: ScriptedServer, *, max_retries: int = 0, timeout: float = 5.0
+) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(
+        base_url=server.base_url, api_key="x", max_retries=max_retries, timeout=timeout
+    )
+
+
+async def run(
+    swarm: Swarm,
+    stream: bool,
+    agent: Agent = AGENT,
+    messages: list[dict[str, Any]] = USER,
+    seen: list[str] | None = None,
+) -> Response:
+    """Run streaming or not; streamed text deltas are appended to ``seen``."""
+    if not stream:
+        return await swarm.run_async(agent, messages)
+    async for event in swarm.stream(agent, messages):
+        if isinstance(event, TextDelta) and seen is not None:
+            seen.append(event.text)
+        if isinstance(event, RunCompleted):
+            return event.response
+    raise AssertionError("no RunCompleted")
+
+
+def contents(response: Response) -> list[tuple[str, Any]]:
+    return [(m["role"], m.get("content")) for m in response.messages]
+
+
+def assert_turn_one_tool_messages(messages: list[dict[str, Any]]) -> None:
+    """The assistant's lookup call and its tool result, ids matching."""
+    call, result = messages
+    assert call["role"] == "assistant" and call["sender"] == "Support"
+    (tool_call,) = call["tool_calls"]
+    assert tool_call["function"] == {"name": "lookup_order", "arguments": '{"order_id":"A1"}'}
+    assert result == {
+        "role": "tool",
+        "tool_call_id": tool_call["id"],
+        "tool_name": "lookup_order",
+        "content": "order A1: shipped",
+    }
+
+
+# --------------------------------------------------------------------------- retries (429/5xx)
+
+
+@MODES
+@pytest.mark.parametrize("status", [429, 500, 503])
+async def test_retryable_status_is_retried_and_recovers(
+    server: ScriptedServer, stream: bool, status: int
+) -> None:
+    server.add(
+        ScriptedReply(status=status, headers=FAST_RETRY),
+        ScriptedReply(status=status, headers=FAST_RETRY),
+        "It has shipped.",
+    )
+    response = await run(Swarm(client=client(server, max_retries=2)), stream)
+    assert contents(response) == [("assistant", "It has shipped.")]
+    assert len(server.requests) == 3
+    assert server.requests[0] == server.requests[2]  # a retry resends the same request
+
+
+@MODES
+@pytest.mark.parametrize("status", [429, 500, 503])
+async def test_retryable_status_beyond_the_limit_raises_model_error(
+    server: ScriptedServer, stream: bool, status: int
+) -> None:
+    server.add(*[ScriptedReply(status=status, headers=FAST_RETRY)] * 3, "never reached")
+    with pytest.raises(ModelError) as info:
+        await run(Swarm(client=client(server, max_retries=2)), stream)
+    exc = info.value
+    assert type(exc) is ModelError
+    assert exc.status_code == status
+    assert str(exc).startswith("agent 'Support', turn 1: ")
+    assert f"HTTP {status}" in str(exc)
+    assert exc.agent_name == "Support" and exc.turn == 1
+    assert exc.response is not None and exc.response.messages == []
+    assert len(server.requests) == 3  # the first attempt and two retries
+    assert server.pending == 1
+
+
+async def test_backoff_without_retry_after_waits_before_retrying(server: ScriptedServer) -> None:
+    server.add(ScriptedReply(status=503), "ok")
+    started = time.monotonic()
+    response = await run(Swarm(client=client(server, max_retries=1)), False)
+    # The SDK's first backoff is 0.5 s less up to 25 % jitter.
+    assert time.monotonic() - started >= 0.35
+    assert contents(response) == [("assistant", "ok")]
+    assert len(server.requests) == 2
+
+
+async def test_retry_after_is_honoured(server: ScriptedServer) -> None:
+    server.add(ScriptedReply(status=429, headers={"retry-after": "0.6"}), "ok")
+    started = time.monotonic()
+    await run(Swarm(client=client(server, max_retries=1)), False)
+    assert time.monotonic() - started >= 0.6
+    assert len(server.requests) == 2
+
+
+async def test_retry_after_beyond_the_sdk_cap_is_not_retried(server: ScriptedServer) -> None:
+    # The openai SDK refuses to sleep more than 120 s: such an answer fails at once.
+    server.add(ScriptedReply(status=429, headers={"retry-after": "3600"}), "never reached")
+    with pytest.raises(ModelError) as info:
+        await run(Swarm(client=client(server, max_retries=3)), False)
+    assert info.value.status_code == 429
+    assert len(server.requests) == 1
+
+
+async def test_client_error_status_is_not_retried(server: ScriptedServer) -> None:
+    server.add(ScriptedReply(status=400, content="messages: bad role"), "never reached")
+    with pytest.raises(ModelError) as info:
+        await run(Swarm(client=client(server, max_retries=3)), False)
+    assert info.value.status_code == 400
+    assert "HTTP 400: messages: bad role" in str(info.value)
+    assert len(server.requests) == 1
+
+
+@MODES
+async def test_fault_on_turn_two_keeps_the_tool_call_and_result(
+    server: ScriptedServer, stream: bool
+) -> None:
+    server.add(LOOKUP, *[ScriptedReply(status=503, headers=FAST_RETRY)] * 2)
+    with pytest.raises(ModelError) as info:
+        await run(Swarm(client=client(server, max_retries=1)), stream)
+    exc = info.value
+    assert exc.turn == 2 and exc.status_code == 503
+    assert str(exc).startswith("agent 'Support', turn 2: ")
+    assert exc.response is not None
+    assert_turn_one_tool_messages(exc.response.messages)
+    assert exc.response.agent is not None and exc.response.agent.name == "Support"
+
+    # The caller persists the messages and retries once the endpoint is back.
+    server.add("It has shipped.")
+    resumed = await run(Swarm(client=client(server)), stream, messages=USER + exc.response.messages)
+    assert contents(resumed) == [("assistant", "It has shipped.")]
+    sent = server.requests[-1]["messages"]
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "tool"]
+    assert sent[3]["content"] == "order A1: shipped"
+
+
+# --------------------------------------------------------------------------- Swarm(max_retries)
+
+
+@pytest.fixture
+def endpoint_env(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> ScriptedServer:
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "x")
+    return server
+
+
+@pytest.mark.parametrize(("max_retries", "requests"), [(0, 1), (1, 2)])
+async def test_swarm_max_retries_configures_the_default_client(
+    endpoint_env: ScriptedServer, max_retries: int, requests: int
+) -> None:
+    endpoint_env.add(*[ScriptedReply(status=503, headers=FAST_RETRY)] * 2)
+    with pytest.raises(ModelError) as info:
+        await Swarm(max_retries=max_retries).run_async(AGENT, USER)
+    assert info.value.status_code == 503
+    assert len(endpoint_env.requests) == requests
+
+
+async def test_swarm_timeout_configures_the_default_client(endpoint_env: ScriptedServer) -> None:
+    endpoint_env.add(ScriptedReply(fault="hang"))
+    started = time.monotonic()
+    with pytest.raises(ModelTimeoutError):
+        await Swarm(max_retries=0, timeout=0.3).run_async(AGENT, USER)
+    assert time.monotonic() - started < 3
+
+
+async def test_swarm_retry_options_apply_to_a_given_openai_client(server: ScriptedServer) -> None:
+    server.add(*[ScriptedReply(status=500, headers=FAST_RETRY)] * 3)
+    with pytest.raises(ModelError):
+        await Swarm(client=client(server, max_retries=5), max_retries=1).run_async(AGENT, USER)
+    assert len(server.requests) == 2
+
+
+def test_swarm_retry_options_with_a_provider_instance_are_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="max_retries"):
+        Swarm(client=ScriptedModel(["hi"]), max_retries=1)
+
+
+# --------------------------------------------------------------------------- transport faults
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@MODES
+async def test_connection_refused_raises_model_error(stream: bool) -> None:
+    refused = openai.AsyncOpenAI(
+        base_url=f"http://127.0.0.1:{closed_port()}/v1", api_key="x", max_retries=0
+    )
+    with pytest.raises(ModelError) as info:
+        await run(Swarm(client=refused), stream)
+    exc = info.value
+    assert type(exc) is ModelError and exc.status_code is None
+    assert "turn 1: the connection to the model endpoint failed" in str(exc)
+    assert exc.response is not None and exc.response.messages == []
+
+
+@MODES
+async def test_connection_reset_raises_model_error_naming_the_reset(
+    server: ScriptedServer, stream: bool
+) -> None:
+    server.add(LOOKUP, ScriptedReply(fault="reset"))
+    with pytest.raises(ModelError) as info:
+        await run(Swarm(client=client(server)), stream)
+    exc = info.value
+    assert type(exc) is ModelError and exc.turn == 2
+    assert "connection to the model endpoint failed" in str(exc)
+    assert "reset" in str(exc).lower()
+    assert exc.response is not None
+    assert_turn_one_tool_messages(exc.response.messages)
+
+
+@MODES
+async def test_connection_reset_is_retried(server: ScriptedServer, stream: bool) -> None:
+    server.add(ScriptedReply(fault="reset"), "recovered")
+    response = await run(Swarm(client=client(server, max_retries=1)), stream)
+    assert contents(response) == [("assistant", "recovered")]
+    assert len(server.requests) == 2
+
+
+@MODES
+async def test_read_timeout_raises_model_timeout_error(
+    server: ScriptedServer, stream: bool
+) -> None:
+    server.add(LOOKUP, ScriptedReply(fault="hang"))
+    started = time.monotonic()
+    with pytest.raises(ModelTimeoutError) as info:
+        await run(Swarm(client=client(server, timeout=0.3)), stream)
+    assert time.monotonic() - started < 3
+    exc = info.value
+    assert exc.turn == 2 and exc.status_code is None
+    assert "turn 2: the model endpoint timed out" in str(exc)
+    assert exc.response is not None
+    assert_turn_one_tool_messages(exc.response.messages)
+
+
+async def test_read_timeout_is_retried(server: ScriptedServer) -> None:
+    server.add(ScriptedReply(fault="hang"), "recovered")
+    response = await run(Swarm(client=client(server, max_retries=1, timeout=0.3)), False)
+    assert contents(response) == [("assistant", "recovered")]
+    assert len(server.requests) == 2
+
+
+async def test_cut_stream_raises_model_error_after_the_partial_text_was_streamed(
+    server: ScriptedServer,
+) -> None:
+    cut = ScriptedReply(content="Your order A1 has shipped today.", fault="cut_stream")
+    server.add(LOOKUP, cut)
+    seen: list[str] = []
+    with pytest.raises(ModelError) as info:
+        # Not retried even with retries left: deltas of the broken reply were already delivered.
+        await run(Swarm(client=client(server, max_retries=2)), True, seen=seen)
+    exc = info.value
+    assert type(exc) is ModelError and exc.turn == 2
+    assert "incomplete" in str(exc)
+    assert seen and "Your order A1 has shipped today.".startswith("".join(seen))
+    assert "".join(seen) != "Your order A1 has shipped today."
+    assert exc.response is not None
+    assert_turn_one_tool_messages(exc.response.messages)  # the partial reply is not kept
+    assert len(server.requests) == 2
+
+
+async def test_truncated_complete_body_is_retried_then_fails(server: ScriptedServer) -> None:
+    server.add(*[ScriptedReply(content="Your order has shipped.", fault="cut_stream")] * 2)
+    with pytest.raises(ModelError) as info:
+        await run(Swarm(client=client(server, max_retries=1)), False)
+    assert type(info.value) is ModelError
+    assert "complete message body" in str(info.value)
+    assert len(server.requests) == 2
+
+
+@MODES
+async def test_reply_without_finish_reason_is_accepted(
+    server: ScriptedServer, stream: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.add(
+        ScriptedReply(
+            tool_calls=[{"name": "lookup_order", "arguments": {"order_id": "A1"}}],
+            fault="no_finish_reason",
+        ),
+        ScriptedReply(content="Your order A1 has shipped.", fault="no_finish_reason"),
+    )
+    with caplog.at_level(logging.WARNING, logger="swarmlet.models"):
+        response = await run(Swarm(client=client(server)), stream)
+    assert_turn_one_tool_messages(response.messages[:2])
+    assert contents(response)[2] == ("assistant", "Your order A1 has shipped.")
+    warned = [r for r in caplog.records if "without a finish_reason" in r.getMessage()]
+    assert len(warned) == (2 if stream else 0)
+
+
+@MODES
+async def test_non_json_chunk_raises_model_response_error(
+    server: ScriptedServer, stream: bool
+) -> None:
+    server.add(LOOKUP, ScriptedReply(content="Your order has shipped.", fault="bad_json_chunk"))
+    with pytest.raises(ModelResponseError) as info:
+        await run(Swarm(client=client(server, max_retries=2)), stream)
+    exc = info.value
+    assert "turn 2: the endpoint sent a malformed response" in str(exc)
+    assert exc.response is not None
+    assert_turn_one_tool_messages(exc.response.messages)
+    assert len(server.requests) == 2  # malformed answers are not retried
+
+
+@MODES
+async def test_non_json_body_raises_model_response_error(
+    server: ScriptedServer, stream: bool
+) -> None:
+    server.add(ScriptedReply(fault="raw", content="<html><body>Bad gateway</body></html>"))
+    with pytest.raises(ModelResponseError) as info:
+        await run(Swarm(client=client(server)), stream)
+    assert info.value.turn == 1
+    assert info.value.response is not None and info.value.response.messages == []
+
+
+# --------------------------------------------------------------------------- odd replies
+
+
+@MODES
+async def test_empty_choices_raises_model_response_error(
+    server: ScriptedServer, stream: bool
+) -> None:
+    server.add(LOOKUP, ScriptedReply(fault="empty_choices"))
+    with pytest.raises(ModelResponseError) as info:
+        await run(Swarm(client=client(server)), stream)
+    exc = info.value
+    assert "turn 2:" in str(exc) and "no choices" in str(exc)
+    assert exc.response is not None
+    assert_turn_one_tool_messages(exc.response.messages)
+
+
+@MODES
+async def test_null_content_without_tool_calls_is_an_empty_answer(
+    server: ScriptedServer, stream: bool
+) -> None:
+    server.add(ScriptedReply(content="ignored", fault="null_content"), "Sorry, here it is.")
+    swarm = Swarm(client=client(server))
+    response = await run(swarm, stream)
+    assert response.messages == [
+        {"role": "assistant", "content": None, "tool_calls": None, "sender": "Support"}
+    ]
+    # The empty answer can be sent back: it goes out as content "" (not null).
+    await run(swarm, stream, messages=USER + response.messages)
+    assert server.requests[1]["messages"][2] == {"role": "assistant", "content": ""}
+
+
+@MODES
+async def test_tool_call_with_empty_name_is_reported_and_the_run_continues(
+    server: ScriptedServer, stream: bool
+) -> None:
+    server.add(ScriptedReply(tool_calls=[{"name": "", "arguments": {}}]), "Let me retry.")
+    response = await run(Swarm(client=client(server)), stream)
+    call, result, answer = response.messages
+    assert call["tool_calls"][0]["function"]["name"] == ""
+    assert result["tool_call_id"] == call["tool_calls"][0]["id"]
+    assert result["content"] == "Error: Tool '' not found. Available tools: lookup_order."
+    assert answer["content"] == "Let me retry."
+    assert server.requests[1]["messages"][-1]["content"] == result["content"]
+
+
+@MODES
+async def test_repeated_tool_call_ids_are_made_unique(server: ScriptedServer, stream: bool) -> None:
+    calls = [
+        {"name": "lookup_order", "arguments": {"order_id": order}, "id": "call_dup"}
+        for order in ("A1", "B2", "C3")
+    ]
+    server.add(ScriptedReply(tool_calls=calls), "All three shipped.")
+    response = await run(Swarm(client=client(server)), stream)
+    call, *results, answer = response.messages
+    ids = [c["id"] for c in call["tool_calls"]]
+    assert ids[0] == "call_dup" and len(set(ids)) == 3
+    assert [r["tool_call_id"] for r in results] == ids
+    assert [r["content"] for r in results] == [f"order {o}: shipped" for o in ("A1", "B2", "C3")]
+    assert answer["content"] == "All three shipped."
+    sent = server.requests[1]["messages"]
+    assert [m["tool_call_id"] for m in sent if m["role"] == "tool"] == ids
+
+
+@MODES
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        ('{"order_id": "A1"', "Invalid arguments for lookup_order: arguments are not valid JSON"),
+        ('["A1"]', "Invalid arguments for lookup_order: arguments must be a JSON object, got list"),
+        ('"A1"', "Invalid arguments for lookup_order: arguments must be a JSON object, got str"),
+    ],
+    ids=["not-json", "json-array", "json-string"],
+)
+async def test_bad_tool_arguments_are_reported_and_the_run_continues(
+    server: ScriptedServer, stream: bool, arguments: str, error: str
+) -> None:
+    server.add(
+        ScriptedReply(tool_calls=[{"name": "lookup_order", "arguments": arguments}]),
+        LOOKUP,
+        "It has shipped.",
+    )
+    response = await run(Swarm(client=client(server)), stream)
+    roles = [m["role"] for m in response.messages]
+    assert roles == ["assistant", "tool", "assistant", "tool", "assistant"]
+    bad, fixed = response.messages[1], response.messages[3]
+    assert bad["content"].startswith(f"Error: {error}")
+    assert fixed["content"] == "order A1: shipped"
+    assert server.requests[1]["messages"][-1]["content"] == bad["content"]
+
+
+# --------------------------------------------------------------------------- sync openai.OpenAI
+
+
+def sync_client(server: ScriptedServer, **options: Any) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.base_url, api_key="x", **options)
+
+
+@MODES
+def test_sync_client_retries_429_and_recovers(server: ScriptedServer, stream: bool) -> None:
+    server.add(ScriptedReply(status=429, headers=FAST_RETRY), LOOKUP, "It has shipped.")
+    swarm = Swarm(client=sync_client(server, max_retries=1))
+    if stream:
+        events = list(swarm.run(AGENT, USER, stream=True))
+        response = events[-1]["response"]
+    else:
+        response = swarm.run(AGENT, USER)
+    assert_turn_one_tool_messages(response.messages[:2])
+    assert response.messages[2]["content"] == "It has shipped."
+    assert len(server.requests) == 3
+
+
+def test_sync_client_timeout_raises_model_timeout_error(server: ScriptedServer) -> None:
+    server.add(LOOKUP, ScriptedReply(fault="hang"))
+    swarm = Swarm(client=sync_client(server, max_retries=0, timeout=0.3))
+    with pytest.raises(ModelTimeoutError) as info:
+        swarm.run(AGENT, USER)
+    assert info.value.turn == 2 and info.value.response is not None
+    assert_turn_one_tool_messages(info.value.response.messages)
+
+
+def test_sync_client_cut_stream_raises_from_the_swarm_event_iterator(
+    server: ScriptedServer,
+) -> None:
+    server.add(ScriptedReply(content="Your order A1 has shipped today.", fault="cut_stream"))
+    swarm = Swarm(client=sync_client(server, max_retries=0))
+    events: list[dict[str, Any]] = []
+    with pytest.raises(ModelError) as info:
+        events.extend(swarm.run(AGENT, USER, stream=True))
+    assert type(info.value) is ModelError and "incomplete" in str(info.value)
+    assert events[0] == {"delim": "start"}
+    assert any(e.get("content") for e in events)  # partial text reached the caller first
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (ScriptedReply(content="x", fault="bad_json_chunk"), ModelResponseError),
+        (ScriptedReply(fault="empty_choices"), ModelResponseError),
+        (ScriptedReply(fault="reset"), ModelError),
+        (ScriptedReply(status=500, headers=FAST_RETRY), ModelError),
+    ],
+    ids=["bad-json", "empty-choices", "reset", "http-500"],
+)
+@MODES
+def test_sync_client_faults_raise_run_errors(
+    server: ScriptedServer, stream: bool, reply: ScriptedReply, error: type[RunError]
+) -> None:
+    server.add(reply)
+    swarm = Swarm(client=sync_client(server, max_retries=0))
+    with pytest.raises(error) as info:
+        if stream:
+            list(swarm.run(AGENT, USER, stream=True))
+        else:
+            swarm.run(AGENT, USER)
+    assert info.value.agent_name == "Support" and info.value.turn == 1
+    assert info.value.response is not None and info.value.response.messages == []
