@@ -18,7 +18,7 @@ import jsonschema
 import pydantic
 import pytest
 
-from swarmlet.exceptions import ConfigurationError, SchemaError, UsageError
+from swarmlet.exceptions import ConfigurationError, ModelError, SchemaError, UsageError
 from swarmlet.models.base import AssistantMessage, MessageDelta, Model, ModelRequest
 from swarmlet.models.grammar import schema_to_gbnf, tool_call_grammar
 from swarmlet.models.local import LocalModel, bundled_model_path, render_messages
@@ -155,6 +155,14 @@ async def test_same_seed_gives_same_reply(model: LocalModel) -> None:
     assert first.content == second.content
 
 
+async def test_prompt_longer_than_the_context_is_a_model_error() -> None:
+    small = LocalModel(n_ctx=128)
+    with pytest.raises(ModelError, match="context window"):
+        await small.complete(_request("Tell me about the weather. " * 100))
+    with pytest.raises(ModelError, match="context window"):
+        _ = [delta async for delta in small.stream(_request("Tell me about the sea. " * 100))]
+
+
 # --- tool calls ----------------------------------------------------------------------------
 
 
@@ -269,12 +277,19 @@ async def test_stream_tool_calls_match_the_complete_reply(model: LocalModel, see
 
 
 async def test_abandoned_stream_frees_the_model(model: LocalModel) -> None:
-    stream = model.stream(_request("Count from one to a hundred in words."))
+    # End-of-sequence banned: unstopped, the worker would write all 3000 tokens.
+    no_end = {str(model._loaded().llama.token_eos()): -100.0}
+    request = _request("Tell a story.", settings={"max_tokens": 3000, "logit_bias": no_end})
+    stream = model.stream(request)
     async for delta in stream:
         if delta.content:
             break
-    await stream.aclose()  # type: ignore[attr-defined]
-    reply = await asyncio.wait_for(model.complete(_request("Say hi.")), timeout=30)
+    # Closing waits for the worker; a generous bound tells "stopped" from "ran to the end".
+    await asyncio.wait_for(stream.aclose(), timeout=10)  # type: ignore[attr-defined]
+    lock = model._loaded().lock
+    assert lock.acquire(blocking=False), "the worker still holds the model"
+    lock.release()
+    reply = await model.complete(_request("Say hi."))
     assert reply.content
 
 

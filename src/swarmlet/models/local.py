@@ -96,6 +96,7 @@ _SETTING_KEYS = frozenset(
         "presence_penalty",
         "frequency_penalty",
         "repeat_penalty",
+        "logit_bias",
     }
 )
 
