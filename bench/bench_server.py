@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import time
@@ -97,10 +98,8 @@ def main() -> None:
         responder=CountingResponder(args.tool_calls),
         record=False,
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(server.serve_forever(on_listening=lambda url: print(url, flush=True)))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -52,6 +52,9 @@ async def slow_tool_async(i: int) -> str:
     return f"result {i}"
 
 
+slow_tool_async.__name__ = "slow_tool"  # the same tool name for every framework
+
+
 def openai_clients(base_url: str, pool: int) -> tuple[Any, Any]:
     """(sync, async) openai clients with identical settings for every framework."""
     import httpx2
@@ -247,9 +250,7 @@ class SwarmletFast(Swarmlet):
     def _model(self, base_url: str, pool: int) -> Any:
         from swarmlet.models.fast_http import FastHTTPModel
 
-        return FastHTTPModel(
-            base_url=base_url, api_key="bench", max_connections=pool, model=MODEL
-        )
+        return FastHTTPModel(base_url=base_url, api_key="bench", max_connections=pool, model=MODEL)
 
 
 class SwarmletSync(Framework):
@@ -379,4 +380,3 @@ def run_threads(fn: Callable[[], str], n: int, workers: int) -> list[str | BaseE
 async def gather_all(coro_fn: Callable[[], Any], n: int) -> list[str | BaseException]:
     """Run n conversations at once on the event loop; errors are returned."""
     return list(await asyncio.gather(*(coro_fn() for _ in range(n)), return_exceptions=True))
-

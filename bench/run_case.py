@@ -23,8 +23,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import frameworks  # noqa: E402
-from bench_server import raise_fd_limit  # noqa: E402
+import frameworks
+from bench_server import raise_fd_limit
 
 MODES = ("sequential", "streamed", "concurrent", "tools", "tools-async")
 
@@ -145,7 +145,9 @@ def main() -> None:
         "ok": len(answers) - len(errors) - len(wrong),
         "errors": len(errors),
         "wrong_answers": len(wrong),
-        "first_error": repr(errors[0])[:300] if errors else (repr(wrong[0])[:300] if wrong else None),
+        "first_error": repr(errors[0])[:300]
+        if errors
+        else (repr(wrong[0])[:300] if wrong else None),
         "requests": stats["requests"] - before,
         "requests_per_conversation": (stats["requests"] - before) / max(1, args.n),
         "cpu_ms_per_conv": (u1 - u0 + s1 - s0) * 1000 / args.n,

@@ -1,0 +1,245 @@
+"""Run the whole benchmark and write bench/results/{results.json,results.md,chart.png}.
+
+Starts the model servers as separate processes, runs every framework x mode case in its own
+fresh interpreter (bench/run_case.py) under a time box, measures import times, and writes the
+results. Use ``bash bench/run.sh`` (which sets up bench/.venv first); ``--quick`` is a smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+PY = sys.executable
+
+ASYNC_PEERS = ["raw-openai", "swarmlet", "swarmlet-fasthttp", "openai-agents"]
+SYNC_PEERS = ["openai-swarm", "swarmlet-sync"]
+IMPORTS = {"swarmlet": "swarmlet", "openai-swarm": "swarm", "openai-agents": "agents"}
+IMPORTS["raw-openai"] = "openai"
+
+
+@contextlib.contextmanager
+def server(latency: float, chunks: int, tool_calls: int) -> Iterator[str]:
+    """A bench server process; yields its base URL."""
+    proc = subprocess.Popen(
+        [
+            PY,
+            str(HERE / "bench_server.py"),
+            "--latency",
+            str(latency),
+            "--stream-chunks",
+            str(chunks),
+            "--tool-calls",
+            str(tool_calls),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        if not url.startswith("http"):
+            raise RuntimeError(f"bench server did not start: {url!r}")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def run_case(
+    framework: str, mode: str, n: int, url: str, timeout: float, tool_seconds: float
+) -> dict[str, Any]:
+    """One case in a fresh interpreter, killed after ``timeout`` seconds."""
+    cmd = [PY, str(HERE / "run_case.py"), "--framework", framework, "--mode", mode]
+    cmd += ["--n", str(n), "--base-url", url, "--tool-seconds", str(tool_seconds)]
+    base = {"framework": framework, "mode": mode, "n": n, "load_before": load()}
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {**base, "status": f"timeout after {timeout:.0f} s"}
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        return {**base, "status": f"crashed (exit {done.returncode}): {tail[0][:200]}"}
+    result = json.loads(lines[-1])
+    if "skipped" in result:
+        return {**base, "status": "skipped"}
+    status = "ok" if result["errors"] == 0 and result["wrong_answers"] == 0 else "errors"
+    elapsed = time.perf_counter() - started
+    return {**base, **result, "status": status, "case_s": elapsed, "load_after": load()}
+
+
+def import_time(module: str, repeats: int) -> dict[str, Any]:
+    """Median wall time of ``import module`` in fresh interpreters (pyc caches warm)."""
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    subprocess.run([PY, "-c", f"import {module}"], check=True, capture_output=True)  # warm pyc
+    times = [
+        float(subprocess.run([PY, "-c", code], check=True, capture_output=True, text=True).stdout)
+        for _ in range(repeats)
+    ]
+    return {"module": module, "median_s": statistics.median(times), "runs": times}
+
+
+def import_breakdown(module: str, top: int = 12) -> list[dict[str, Any]]:
+    """Self import time summed by top-level package, from ``python -X importtime``."""
+    done = subprocess.run(
+        [PY, "-X", "importtime", "-c", f"import {module}"], capture_output=True, text=True
+    )
+    totals: dict[str, int] = {}
+    for line in done.stderr.splitlines():
+        parts = line.split("|")
+        if len(parts) != 3 or not parts[0].startswith("import time:"):
+            continue
+        try:
+            self_us = int(parts[0].split(":", 1)[1])
+        except ValueError:
+            continue
+        package = parts[2].strip().split(".")[0]
+        totals[package] = totals.get(package, 0) + self_us
+    ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:top]
+    return [{"module": name, "cumulative_ms": us / 1000} for name, us in ranked]
+
+
+def versions() -> dict[str, str]:
+    out = {}
+    for dist in ("swarmlet", "openai", "openai-swarm", "openai-agents", "httpx2", "orjson"):
+        with contextlib.suppress(Exception):
+            out[dist] = version(dist)
+    return out
+
+
+def machine() -> dict[str, Any]:
+    mem_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "ram_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def plan(quick: bool, frameworks: list[str]) -> list[tuple[str, str, int]]:
+    """(framework, mode, n) for every case; concurrent cases are in increasing N."""
+    seq_n = 20 if quick else 200
+    tools_n = 2 if quick else 5
+    cases: list[tuple[str, str, int]] = []
+    for mode in ("sequential", "streamed"):
+        cases += [(f, mode, seq_n) for f in frameworks]
+    for f in frameworks:
+        if f != "swarmlet-sync":
+            cases += [(f, "concurrent", n) for n in ((100,) if quick else (100, 1000, 10000))]
+    cases += [(f, "tools", tools_n) for f in frameworks]
+    cases += [(f, "tools-async", tools_n) for f in frameworks if f in ASYNC_PEERS]
+    return cases
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short smoke run")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per case")
+    parser.add_argument("--tool-calls", type=int, default=8)
+    parser.add_argument("--tool-seconds", type=float, default=0.2)
+    parser.add_argument("--stream-chunks", type=int, default=8)
+    parser.add_argument("--only", nargs="*", help="run only these frameworks")
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args()
+
+    frameworks = ASYNC_PEERS + SYNC_PEERS
+    if importlib.util.find_spec("swarmlet.models.fast_http") is None:
+        frameworks.remove("swarmlet-fasthttp")
+    if args.only:
+        frameworks = [f for f in frameworks if f in args.only]
+    report: dict[str, Any] = {
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "quick": args.quick,
+        "machine": machine(),
+        "versions": versions(),
+        "settings": {
+            "timeout_s": args.timeout,
+            "tool_calls": args.tool_calls,
+            "tool_seconds": args.tool_seconds,
+            "stream_chunks": args.stream_chunks,
+            "concurrent_latency_s": 0.2,
+            "http": "openai client, max_retries=0, httpx2.Limits(max_connections=max_keepalive="
+            "max(N, 10)) for every framework; RLIMIT_NOFILE raised to the hard limit",
+        },
+        "load_start": load(),
+        "cases": [],
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    broken: set[str] = set()
+    with (
+        server(0.0, args.stream_chunks, args.tool_calls) as fast_url,
+        server(0.2, args.stream_chunks, args.tool_calls) as slow_url,
+    ):
+        for framework, mode, n in plan(args.quick, frameworks):
+            if mode == "concurrent" and framework in broken:
+                report["cases"].append(
+                    {"framework": framework, "mode": mode, "n": n, "status": "not run: broke"}
+                )
+                continue
+            url = slow_url if mode == "concurrent" else fast_url
+            result = run_case(framework, mode, n, url, args.timeout, args.tool_seconds)
+            if mode == "concurrent" and result["status"] != "ok":
+                broken.add(framework)
+            report["cases"].append(result)
+            print(_progress(result), flush=True)
+    repeats = 3 if args.quick else 7
+    report["imports"] = {name: import_time(mod, repeats) for name, mod in IMPORTS.items()}
+    report["import_breakdown_swarmlet"] = import_breakdown("swarmlet")
+    report["load_end"] = load()
+    (out / "results.json").write_text(json.dumps(report, indent=2))
+    from report import write_chart, write_markdown
+
+    write_markdown(report, out / "results.md")
+    write_chart(report, out / "chart.png")
+    print((out / "results.md").read_text())
+
+
+def _progress(r: dict[str, Any]) -> str:
+    if "cpu_ms_per_conv" not in r:
+        return f"{r['framework']:18} {r['mode']:12} n={r['n']:<6} {r['status']}"
+    return (
+        f"{r['framework']:18} {r['mode']:12} n={r['n']:<6} {r['status']:6} "
+        f"cpu/conv={r['cpu_ms_per_conv']:7.2f} ms wall={r['wall_s']:7.2f} s "
+        f"rss={r['peak_rss_mb']:6.1f} MB req/conv={r['requests_per_conversation']:.2f} "
+        f"load={r['load_before']}"
+    )
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE))
+    main()

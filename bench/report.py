@@ -1,0 +1,236 @@
+"""Turn bench/results/results.json into results.md (tables + targets) and chart.png."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+SWARMLETS = ("swarmlet", "swarmlet-fasthttp")
+CPU_MODES = ("sequential", "streamed", "concurrent")
+
+
+def _cases(report: dict[str, Any]) -> dict[tuple[str, str, int], dict[str, Any]]:
+    return {(c["framework"], c["mode"], c["n"]): c for c in report["cases"]}
+
+
+def _fmt(value: Any, spec: str = ".2f") -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def _main_table(report: dict[str, Any]) -> list[str]:
+    rows = [
+        "| mode | n | framework | client CPU ms/conv | user / sys ms | wall s | peak RSS MB "
+        "| req/conv | ok / errors | status |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for c in report["cases"]:
+        if c["mode"].startswith("tools"):
+            continue
+        if "cpu_ms_per_conv" not in c:
+            rows.append(
+                f"| {c['mode']} | {c['n']} | {c['framework']} | – | – | – | – | – | – "
+                f"| {c['status']} |"
+            )
+            continue
+        rows.append(
+            f"| {c['mode']} | {c['n']} | {c['framework']} | **{c['cpu_ms_per_conv']:.2f}** "
+            f"| {c['user_ms_per_conv']:.2f} / {c['sys_ms_per_conv']:.2f} | {c['wall_s']:.2f} "
+            f"| {c['peak_rss_mb']:.0f} | {c['requests_per_conversation']:.2f} "
+            f"| {c['ok']} / {c['errors'] + c['wrong_answers']} | {c['status']} |"
+        )
+    return rows
+
+
+def _tools_table(report: dict[str, Any]) -> list[str]:
+    s = report["settings"]
+    rows = [
+        f"k = {s['tool_calls']} tool calls in one reply, each sleeping t = {s['tool_seconds']} s "
+        "(`tools`: blocking `time.sleep` tools; `tools-async`: `asyncio.sleep` tools). "
+        "*Tool span* = first tool start → last tool end, measured in the tools. *Tool phase* = "
+        "the server's time from the tool-call request to the next request (client parse + "
+        "tools + next request build; latency 0).",
+        "",
+        "| mode | framework | tool span s | tool phase s | phase / t | status |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    for c in report["cases"]:
+        if not c["mode"].startswith("tools"):
+            continue
+        if "tool_span_s" not in c:
+            rows.append(f"| {c['mode']} | {c['framework']} | – | – | – | {c['status']} |")
+            continue
+        gap = c.get("tool_gap_s")
+        ratio = None if gap is None else gap / c["tool_seconds"]
+        rows.append(
+            f"| {c['mode']} | {c['framework']} | {c['tool_span_s']:.3f} | {_fmt(gap, '.3f')} "
+            f"| {_fmt(ratio)}× | {c['status']} |"
+        )
+    return rows
+
+
+def _import_table(report: dict[str, Any]) -> list[str]:
+    rows = ["| framework | module | median import s | runs |", "|---|---|---:|---|"]
+    for name, r in report["imports"].items():
+        runs = ", ".join(f"{t:.3f}" for t in r["runs"])
+        rows.append(f"| {name} | `{r['module']}` | **{r['median_s']:.3f}** | {runs} |")
+    rows += [
+        "",
+        "`python -X importtime -c 'import swarmlet'`: self time summed by top-level package:",
+        "",
+    ]
+    rows += ["| module | ms |", "|---|---:|"]
+    rows += [
+        f"| `{r['module']}` | {r['cumulative_ms']:.0f} |"
+        for r in report["import_breakdown_swarmlet"]
+    ]
+    return rows
+
+
+def targets(report: dict[str, Any]) -> list[tuple[str, str, bool | None, str]]:
+    """(swarmlet variant, target, holds?, evidence) — None when the case did not run."""
+    cases = _cases(report)
+    out: list[tuple[str, str, bool | None, str]] = []
+    present = {c["framework"] for c in report["cases"]}
+    for sw in (s for s in SWARMLETS if s in present):
+        for mode, n in sorted({(c["mode"], c["n"]) for c in report["cases"]}):
+            if mode not in CPU_MODES:
+                continue
+            mine = cases.get((sw, mode, n), {})
+            for peer, limit in (("openai-swarm", 0.7), ("openai-agents", 0.35)):
+                other = cases.get((peer, mode, n), {})
+                label = f"CPU/conv {mode} n={n} ≤ {limit}× {peer}"
+                if mine.get("status") != "ok" or other.get("status") != "ok":
+                    why = f"{sw}: {mine.get('status', 'absent')}, {peer}: "
+                    why += other.get("status", "absent")
+                    out.append((sw, label, None, why))
+                    continue
+                ratio = mine["cpu_ms_per_conv"] / other["cpu_ms_per_conv"]
+                out.append((sw, label, ratio <= limit, f"{ratio:.2f}×"))
+        big = max((c["n"] for c in report["cases"] if c["mode"] == "concurrent"), default=0)
+        mine, raw = (
+            cases.get((sw, "concurrent", big), {}),
+            cases.get(("raw-openai", "concurrent", big), {}),
+        )
+        label = f"peak RSS at {big} concurrent ≤ 1.2× raw-openai"
+        if mine.get("status") == "ok" and raw.get("status") == "ok":
+            ratio = mine["peak_rss_mb"] / raw["peak_rss_mb"]
+            out.append((sw, label, ratio <= 1.2, f"{ratio:.2f}×"))
+        else:
+            out.append((sw, label, None, f"{mine.get('status')}, raw: {raw.get('status')}"))
+        for mode in ("tools", "tools-async"):
+            c = cases.get((sw, mode, _tools_n(report)), {})
+            gap = c.get("tool_gap_s")
+            if gap is None:
+                out.append((sw, f"{mode}: phase ≤ 1.1× longest tool", None, str(c.get("status"))))
+                continue
+            ratio = gap / c["tool_seconds"]
+            out.append((sw, f"{mode}: phase ≤ 1.1× longest tool", ratio <= 1.1, f"{ratio:.2f}×"))
+    imp = report["imports"].get("swarmlet")
+    if imp:
+        out.append(
+            (
+                "swarmlet",
+                "`import swarmlet` < 0.3 s",
+                imp["median_s"] < 0.3,
+                f"{imp['median_s']:.3f} s",
+            )
+        )
+    return out
+
+
+def _tools_n(report: dict[str, Any]) -> int:
+    return next((c["n"] for c in report["cases"] if c["mode"].startswith("tools")), 0)
+
+
+def _targets_table(report: dict[str, Any]) -> list[str]:
+    rows = ["| swarmlet variant | target | holds | measured |", "|---|---|---|---|"]
+    for sw, label, holds, evidence in targets(report):
+        mark = "n/a" if holds is None else ("yes" if holds else "**no**")
+        rows.append(f"| {sw} | {label} | {mark} | {evidence} |")
+    return rows
+
+
+def markdown(report: dict[str, Any]) -> str:
+    m, s = report["machine"], report["settings"]
+    vers = ", ".join(f"{k} {v}" for k, v in report["versions"].items())
+    lines = [
+        "# swarmlet benchmark results",
+        "",
+        f"Run {report['started']}{' (quick smoke run)' if report['quick'] else ''}. "
+        f"Machine: {m['cores']} cores ({m['cpu']}), {m['ram_gib']} GiB RAM, Python {m['python']}.",
+        f"Versions: {vers}.",
+        f"Load average (1/5/15 min) at start {report['load_start']}, at end {report['load_end']} "
+        "(other work shares this machine; each case also records its own load). "
+        "CPU is the client process's user+sys; the model server runs in its own process.",
+        f"HTTP: {s['http']}. Concurrent cases: server latency {s['concurrent_latency_s']} s; "
+        f"sequential/streamed: latency 0, {s['stream_chunks']} stream chunks per text/arguments. "
+        f"Each case in a fresh interpreter, time-boxed at {s['timeout_s']:.0f} s; a framework that "
+        "fails at some N is not run at larger N.",
+        "",
+        "## Per conversation (3 model calls: handoff → lookup_order → answer)",
+        "",
+        *_main_table(report),
+        "",
+        "## Parallel tools",
+        "",
+        *_tools_table(report),
+        "",
+        "## Import time (fresh interpreter, median)",
+        "",
+        *_import_table(report),
+        "",
+        "## Targets",
+        "",
+        *_targets_table(report),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_markdown(report: dict[str, Any], path: Path) -> None:
+    path.write_text(markdown(report))
+
+
+def write_chart(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [c for c in report["cases"] if c.get("status") == "ok" and "cpu_ms_per_conv" in c]
+    groups = sorted(
+        {(c["mode"], c["n"]) for c in ok if not c["mode"].startswith("tools")},
+        key=lambda g: (("sequential", "streamed", "concurrent").index(g[0]), g[1]),
+    )
+    names = list(dict.fromkeys(c["framework"] for c in report["cases"]))
+    by = {(c["framework"], c["mode"], c["n"]): c for c in ok}
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(12, 9))
+    width = 0.8 / max(1, len(names))
+    for i, name in enumerate(names):
+        xs = [g + i * width for g in range(len(groups))]
+        cpu = [by.get((name, m, n), {}).get("cpu_ms_per_conv", 0) for m, n in groups]
+        rss = [by.get((name, m, n), {}).get("peak_rss_mb", 0) for m, n in groups]
+        ax1.bar(xs, cpu, width, label=name)
+        ax2.bar(xs, rss, width, label=name)
+    labels = [f"{m}\nn={n}" for m, n in groups]
+    for ax, title in (
+        (ax1, "client CPU ms per conversation (lower is better; 0 = failed/not run)"),
+        (ax2, "peak RSS MB (lower is better)"),
+    ):
+        ax.set_xticks([g + 0.4 - width / 2 for g in range(len(groups))], labels)
+        ax.set_title(title)
+        ax.grid(axis="y", alpha=0.3)
+    ax1.legend(ncol=3, fontsize=8)
+    fig.suptitle(f"swarmlet benchmark — {report['started']}, load {report['load_start']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "results")
+    data = json.loads((target / "results.json").read_text())
+    write_markdown(data, target / "results.md")
+    write_chart(data, target / "chart.png")
