@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any, Literal
@@ -111,6 +112,14 @@ def test_missing_llama_cpp_says_how_to_install(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(sys.modules, "llama_cpp", None)  # makes `import llama_cpp` fail
     with pytest.raises(ConfigurationError, match=r"pip install 'swarmlet\[local\]'"):
         LocalModel()
+
+
+def test_importing_the_module_does_not_load_llama_cpp() -> None:
+    code = "import sys, swarmlet, swarmlet.models.local; print('llama_cpp' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
 
 
 def test_missing_model_file_is_a_configuration_error(tmp_path: Any) -> None:
