@@ -15,8 +15,11 @@ else, including an empty schema, becomes "any JSON value".
 Not enforced, so outputs may still violate them: ``pattern``, ``format``, numeric bounds,
 ``multipleOf``, ``uniqueItems``, ``oneOf`` exclusivity and ``not``.
 
-Properties are emitted in declaration order, required ones first; an object with neither
-``properties`` nor a truthy ``additionalProperties`` becomes ``{}``.
+Properties are emitted in declaration order, required ones first, and undeclared properties
+are never generated; an object with neither ``properties`` nor a truthy
+``additionalProperties`` becomes ``{}``, one with only ``additionalProperties`` a map of them.
+Strings can be capped (``max_string_length``) and digit runs are bounded, so a small model that
+starts repeating itself reaches the end of a rule instead of its token limit.
 """
 
 from __future__ import annotations
