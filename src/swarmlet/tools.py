@@ -111,7 +111,8 @@ async def execute_tool_call(
         )
     except Exception as exc:  # the model is told; the run goes on
         logger.info("tool %s raised", call.name, exc_info=True)
-        return _failure(call, f"{type(exc).__name__}: {exc}", type(exc).__name__)
+        detail = f"{type(exc).__name__}: {exc}"  # already "Type: message": no second prefix
+        return ToolOutcome(call=call, content=f"Error: {detail}", error=detail)
     return _outcome_from(call, raw)
 
 
