@@ -270,7 +270,7 @@ def _valid_unicode(value: Any) -> Any:
         return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
     if isinstance(value, list):
         items = [_valid_unicode(item) for item in value]
-        return value if all(a is b for a, b in zip(items, value)) else items
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     if isinstance(value, dict):
         fixed = {key: _valid_unicode(item) for key, item in value.items()}
         return value if all(fixed[k] is v for k, v in value.items()) else fixed
