@@ -138,3 +138,38 @@ async def test_http_errors_become_swarmlet_exceptions(server: ScriptedServer) ->
     with pytest.raises(ModelError) as failed:
         await model.complete(request())
     assert failed.value.status_code == 500 and "HTTP 500" in str(failed.value)
+
+
+async def test_abandoning_a_stream_closes_the_sdk_stream() -> None:
+    closed: list[bool] = []
+
+    class FakeStream:
+        def __init__(self) -> None:
+            self.items = [chunk_dict("a"), chunk_dict("b"), chunk_dict("c")]
+
+        def __aiter__(self) -> FakeStream:
+            return self
+
+        async def __anext__(self) -> dict[str, object]:
+            if not self.items:
+                raise StopAsyncIteration
+            return self.items.pop(0)
+
+        async def close(self) -> None:
+            closed.append(True)
+
+    class Completions:
+        async def create(self, **kwargs: object) -> FakeStream:
+            return FakeStream()
+
+    class Client:
+        chat = type("Chat", (), {"completions": Completions()})()
+
+    stream = OpenAIChatModel(Client()).stream(request())
+    first = await stream.__anext__()  # type: ignore[attr-defined]
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert first.content == "a" and closed == [True]
+
+
+def chunk_dict(text: str) -> dict[str, object]:
+    return {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}

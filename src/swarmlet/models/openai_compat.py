@@ -10,6 +10,7 @@ translated into :mod:`swarmlet.exceptions`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import os
@@ -147,6 +148,9 @@ class OpenAIChatModel:
             raise
         except Exception as exc:
             raise _translate(exc) from exc
+        finally:
+            # Early exit or failure: release the HTTP connection instead of leaking it.
+            await _close(chunks)
         if not seen_choice:
             raise ModelResponseError("the endpoint streamed no choices (an empty or non-SSE body)")
         if not finished:
@@ -226,6 +230,17 @@ async def _aiterate(chunks: Any) -> AsyncIterator[Any]:
     done = object()
     while (chunk := await asyncio.to_thread(next, iterator, done)) is not done:
         yield chunk
+
+
+async def _close(chunks: Any) -> None:
+    """Close an SDK stream (async ``AsyncStream.close`` or sync ``Stream.close``), if it can be."""
+    close = getattr(chunks, "close", None)
+    if close is None:
+        return
+    with contextlib.suppress(Exception):  # closing a broken stream may fail again; ignore
+        result = close()
+        if inspect.isawaitable(result):
+            await result
 
 
 def _translate(exc: Exception) -> ModelError:
