@@ -52,6 +52,13 @@ from swarmlet.models.base import (
 
 __all__ = ["FastHTTPModel"]
 
+_SHARD_SIZE = 16
+"""Connections per pool shard. httpx2's pool rescans every connection (probing idle sockets
+with a syscall) whenever a request starts or ends, so one pool of N connections costs O(N) per
+request and O(N^2) per burst: 10,000 concurrent conversations did not finish in 120 s, 1,000
+cost 25 ms of CPU each. Shards of 16 keep that scan short; the total stays
+``max_connections``."""
+
 _RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 _MAX_BACKOFF = 8.0
 _MAX_RETRY_AFTER = 60.0
@@ -77,7 +84,9 @@ class FastHTTPModel:
         api_key: sent as ``Authorization: Bearer``; ``None`` sends no such header.
         model: the model name used when a request names none.
         timeout: seconds for connecting and for each read (``None``: wait forever).
-        max_connections: size of the connection pool (all of it may be kept alive).
+        max_connections: size of the connection pool (all of it may be kept alive), split
+            into shards of 16 connections, each its own client, created as load needs them
+            and filled in order (sequential use stays on one connection).
         max_retries: further attempts after a retryable failure (see the module docstring).
         headers: extra headers for every request.
         http_client: a ready ``httpx2.AsyncClient`` (its settings win; ``base_url`` still
@@ -110,12 +119,27 @@ class FastHTTPModel:
 
         self._params = OpenAIChatModel.params
         self._owns_client = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-        )
+        self._timeout = timeout
+        self._shard_size = min(_SHARD_SIZE, max(1, max_connections))
+        shards = 1 if http_client else -(-max(1, max_connections) // self._shard_size)
+        self._shards: list[httpx.AsyncClient | None] = [http_client] + [None] * (shards - 1)
+        self._in_flight = [0] * shards
+        self._first_free = 0  # no shard before this one has a free connection
+        self._ssl: Any = None
+
+    def _client(self, index: int) -> httpx.AsyncClient:
+        client = self._shards[index]
+        if client is None:
+            if self._ssl is None:  # one TLS context for every shard: creating one is costly
+                self._ssl = httpx.create_ssl_context()
+            limits = httpx.Limits(
+                max_connections=self._shard_size, max_keepalive_connections=self._shard_size
+            )
+            client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self._timeout), limits=limits, verify=self._ssl
+            )
+            self._shards[index] = client
+        return client
 
     def params(self, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
         """The request body: exactly :meth:`OpenAIChatModel.params` (one rule for both paths)."""
@@ -124,11 +148,17 @@ class FastHTTPModel:
     async def aclose(self) -> None:
         """Close the connection pool (if this provider created it)."""
         if self._owns_client:
-            await self._http.aclose()
+            for client in self._shards:
+                if client is not None:
+                    await client.aclose()
 
     async def complete(self, request: ModelRequest) -> AssistantMessage:
         """Send ``request`` and return the first choice's message."""
-        response = await self._send(self.params(request, stream=False))
+        index = self._acquire()
+        try:
+            response = await self._send(index, self.params(request, stream=False))
+        finally:
+            self._release(index)
         try:
             body = _loads(response.content)
         except ValueError as exc:
@@ -142,31 +172,56 @@ class FastHTTPModel:
     async def stream(self, request: ModelRequest) -> AsyncIterator[MessageDelta]:
         """Send ``request`` with ``stream=True`` and yield its deltas (chunks without choices
         are skipped; every tool-call fragment of a chunk is passed on)."""
-        response = await self._send(self.params(request, stream=True), stream=True)
+        index = self._acquire()
         try:
-            async for data in _sse_data(response):
-                if data == b"[DONE]":
-                    break
-                choices = _chunk_choices(data)
-                if choices:
-                    yield _delta_from(choices[0])
-        except httpx.TimeoutException as exc:
-            raise ModelTimeoutError(f"the model endpoint timed out: {exc!r}") from exc
-        except httpx.HTTPError as exc:
-            raise ModelError(f"the model endpoint failed mid-stream: {exc!r}") from exc
+            response = await self._send(index, self.params(request, stream=True), stream=True)
+            try:
+                async for data in _sse_data(response):
+                    if data == b"[DONE]":
+                        break
+                    choices = _chunk_choices(data)
+                    if choices:
+                        yield _delta_from(choices[0])
+            except httpx.TimeoutException as exc:
+                raise ModelTimeoutError(f"the model endpoint timed out: {exc!r}") from exc
+            except httpx.HTTPError as exc:
+                raise ModelError(f"the model endpoint failed mid-stream: {exc!r}") from exc
+            finally:
+                await response.aclose()
         finally:
-            await response.aclose()
+            self._release(index)
 
-    async def _send(self, params: dict[str, Any], *, stream: bool = False) -> httpx.Response:
-        """POST ``params``; retry what is retryable; raise swarmlet errors for the rest."""
+    def _acquire(self) -> int:
+        """Take a slot on the first shard with a free connection (the least busy if none)."""
+        in_flight, size = self._in_flight, self._shard_size
+        index = self._first_free
+        while index < len(in_flight) and in_flight[index] >= size:
+            index += 1
+        if index == len(in_flight):  # every shard is full: queue on the least busy
+            index = min(range(len(in_flight)), key=in_flight.__getitem__)
+        else:
+            self._first_free = index
+        in_flight[index] += 1
+        return index
+
+    def _release(self, index: int) -> None:
+        self._in_flight[index] -= 1
+        if index < self._first_free:
+            self._first_free = index
+
+    async def _send(
+        self, index: int, params: dict[str, Any], *, stream: bool = False
+    ) -> httpx.Response:
+        """POST ``params`` on shard ``index``; retry what is retryable; raise swarmlet errors."""
+        http = self._client(index)
         content = _dumps(params)
         attempt = 0
         while True:
             try:
-                request = self._http.build_request(
+                request = http.build_request(
                     "POST", self._url, content=content, headers=self._headers
                 )
-                response = await self._http.send(request, stream=stream)
+                response = await http.send(request, stream=stream)
             except httpx.TimeoutException as exc:
                 if attempt >= self.max_retries:
                     raise ModelTimeoutError(f"the model endpoint timed out: {exc!r}") from exc
