@@ -21,10 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-import openai
-
 from swarmlet.exceptions import ConfigurationError
-from swarmlet.models.openai_compat import NO_KEY_PLACEHOLDER, client_from_env
+from swarmlet.models.openai_compat import client_from_env, load_dotenv_file
 
 __all__ = ["LOCAL_PREFIX", "OFFLINE_NOTICE", "ResolvedModel", "resolve_client"]
 
@@ -74,21 +72,12 @@ def resolve_client(model: str | None, base_url: str | None) -> ResolvedModel:
         return ResolvedModel(_local_model(path), None, None, f"local GGUF {path or '(bundled)'}")
     if model is not None or base_url is not None:
         return _from_flags(model, base_url)
-    _load_dotenv()
+    load_dotenv_file()
     if os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"):
         _check_url(os.environ.get("OPENAI_BASE_URL"), "OPENAI_BASE_URL")
         client = client_from_env(load_dotenv=False)
         return ResolvedModel(client, None, None, f"endpoint {client.base_url}")
     return _offline_default()
-
-
-def _load_dotenv() -> None:
-    """Load ``.env`` (from the working directory upwards) without overriding set variables."""
-    from dotenv import find_dotenv, load_dotenv
-
-    path = find_dotenv(usecwd=True)
-    if path:
-        load_dotenv(path, override=False)
 
 
 def _is_local(model: str) -> bool:
@@ -97,7 +86,7 @@ def _is_local(model: str) -> bool:
 
 def _from_flags(model: str | None, base_url: str | None) -> ResolvedModel:
     """An ``AsyncOpenAI`` client for ``--model NAME`` and/or ``--base-url URL``."""
-    _load_dotenv()
+    load_dotenv_file()
     url = base_url or os.environ.get("OPENAI_BASE_URL") or None
     _check_url(url, "--base-url" if base_url else "OPENAI_BASE_URL")
     key = os.environ.get("OPENAI_API_KEY") or None
@@ -107,7 +96,7 @@ def _from_flags(model: str | None, base_url: str | None) -> ResolvedModel:
             "--base-url (or set OPENAI_BASE_URL) for another OpenAI-compatible server, or use "
             "--model local for the offline model."
         )
-    client = openai.AsyncOpenAI(api_key=key or NO_KEY_PLACEHOLDER, base_url=url)
+    client = client_from_env(base_url=url, load_dotenv=False)
     where = f"{model} at {client.base_url}" if model else f"endpoint {client.base_url}"
     return ResolvedModel(client, model, None, where)
 

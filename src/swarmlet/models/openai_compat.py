@@ -36,7 +36,7 @@ from swarmlet.models.base import (
     ToolCallFragment,
 )
 
-__all__ = ["OpenAIChatModel", "client_from_env"]
+__all__ = ["OpenAIChatModel", "client_from_env", "load_dotenv_file"]
 
 logger = logging.getLogger("swarmlet.models")
 
@@ -45,18 +45,23 @@ NO_KEY_PLACEHOLDER = "swarmlet-no-key"
 
 
 def client_from_env(
-    *, max_retries: int = 2, timeout: float | None = 600.0, load_dotenv: bool = True
+    *,
+    base_url: str | None = None,
+    max_retries: int = 2,
+    timeout: float | None = 600.0,
+    load_dotenv: bool = True,
 ) -> openai.AsyncOpenAI:
     """Build an ``AsyncOpenAI`` client from ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``.
 
     A ``.env`` file (searched from the working directory upwards) is loaded first, without
-    overriding variables already set. A base URL without a key is allowed: local servers
-    (Ollama, vLLM, llama.cpp, LM Studio) do not check it.
+    overriding variables already set. ``base_url``, when given, wins over ``OPENAI_BASE_URL``.
+    A base URL without a key is allowed: local servers (Ollama, vLLM, llama.cpp, LM Studio)
+    do not check it.
     """
     if load_dotenv:
-        _load_dotenv()
+        load_dotenv_file()
     key = os.environ.get("OPENAI_API_KEY") or None
-    base_url = os.environ.get("OPENAI_BASE_URL") or None
+    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
     if key is None and base_url is None:
         raise ConfigurationError(
             "No model endpoint configured: set OPENAI_API_KEY (in the environment or a .env "
@@ -71,7 +76,8 @@ def client_from_env(
     )
 
 
-def _load_dotenv() -> None:
+def load_dotenv_file() -> None:
+    """Load ``.env`` (from the working directory upwards) without overriding set variables."""
     from dotenv import find_dotenv, load_dotenv
 
     path = find_dotenv(usecwd=True)
