@@ -23,9 +23,8 @@ def mock_client() -> MockOpenAIClient:
 
 
 def test_public_names_match_swarm() -> None:
-    from swarmlet.repl import run_demo_loop
-
     import swarmlet.types as types
+    from swarmlet.repl import run_demo_loop
     from swarmlet.util import function_to_json
 
     for name in ("Agent", "Response", "Result", "AgentFunction"):
