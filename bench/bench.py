@@ -70,6 +70,7 @@ def run_case(
     """One case in a fresh interpreter, killed after ``timeout`` seconds."""
     cmd = [PY, str(HERE / "run_case.py"), "--framework", framework, "--mode", mode]
     cmd += ["--n", str(n), "--base-url", url, "--tool-seconds", str(tool_seconds)]
+    cmd += ["--deadline", str(max(1.0, timeout - 10))]
     base = {"framework": framework, "mode": mode, "n": n, "load_before": load()}
     started = time.perf_counter()
     try:
@@ -77,6 +78,10 @@ def run_case(
     except subprocess.TimeoutExpired:
         return {**base, "status": f"timeout after {timeout:.0f} s"}
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    partial = json.loads(lines[-1]).get("deadline") if lines else None
+    if partial is not None:
+        status = f"timeout after {partial['deadline_s']:.0f} s"
+        return {**base, **partial, "status": status, "load_after": load()}
     if done.returncode != 0 or not lines:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         return {**base, "status": f"crashed (exit {done.returncode}): {tail[0][:200]}"}

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import resource
 import statistics
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -110,7 +113,30 @@ def _measure(
 def _reading(base_url: str) -> dict[str, Any]:
     u, s = _usage()
     stats = server_stats(base_url)
+    BEFORE[0] = stats["requests"]
     return {"user": u, "sys": s, "wall": time.perf_counter(), "stats": stats}
+
+
+def _watchdog(deadline: float, args: argparse.Namespace) -> None:
+    """At ``deadline`` s, print what the case got to (peak RSS, requests served) and exit.
+
+    A time-boxed case that does not finish still reports its peak RSS with every
+    conversation in flight, instead of being killed without a word.
+    """
+
+    def fire() -> None:
+        time.sleep(deadline)
+        with contextlib.suppress(Exception):
+            served = server_stats(args.base_url)["requests"] - BEFORE[0]
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            report = {"deadline_s": deadline, "peak_rss_mb": rss, "requests_by_deadline": served}
+            print(json.dumps({"framework": args.framework, "deadline": report}), flush=True)
+        os._exit(3)
+
+    threading.Thread(target=fire, daemon=True).start()
+
+
+BEFORE = [0]
 
 
 def main() -> None:
@@ -121,6 +147,7 @@ def main() -> None:
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--tool-seconds", type=float, default=0.2)
     parser.add_argument("--workers", type=int, default=0, help="threads for sync frameworks")
+    parser.add_argument("--deadline", type=float, default=0, help="give up after s (0: never)")
     args = parser.parse_args()
     raise_fd_limit()
     frameworks.TOOL_SECONDS = args.tool_seconds
@@ -130,6 +157,8 @@ def main() -> None:
     if args.mode == "tools-async" and not fw_cls.is_async:
         print(json.dumps({"skipped": "synchronous framework: no async tools"}))
         return
+    if args.deadline:
+        _watchdog(args.deadline, args)
     fw = fw_cls(args.base_url, pool)
     measured = _measure(fw, args.mode, args.n, workers, args.base_url)
     answers, start, end = measured["answers"], measured["start"], measured["end"]
