@@ -40,6 +40,7 @@ Threads
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import importlib
 import importlib.util
@@ -112,6 +113,21 @@ class _Loaded:
 
 _MODELS: dict[tuple[str, int, int | None], _Loaded] = {}
 _MODELS_LOCK = threading.Lock()
+
+
+def _close_models() -> None:
+    """Free every loaded model while the interpreter is still whole.
+
+    Left to ``Llama.__del__`` during interpreter teardown, llama-cpp-python's cleanup finds its
+    C bindings already gone and prints "Exception ignored" tracebacks.
+    """
+    with _MODELS_LOCK:
+        for loaded in _MODELS.values():
+            loaded.llama.close()
+        _MODELS.clear()
+
+
+atexit.register(_close_models)
 
 
 def bundled_model_path() -> Path:
