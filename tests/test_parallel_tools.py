@@ -104,3 +104,15 @@ def test_several_handoffs_in_one_turn_the_last_one_wins() -> None:
     response = Swarm(client=model).run(Agent(functions=[to_a, to_b]), USER)
     assert response.agent is a
     assert response.messages[-1]["sender"] == "A"
+
+
+def test_eight_blocking_tools_all_run_at_once() -> None:
+    # asyncio's default executor has min(32, cores + 4) threads: 6 on a 2-core machine, which
+    # would run 8 blocking calls in two rounds. swarmlet's own tool pool is larger.
+    rec = Recorder()
+    model = ScriptedModel([[tool_call("slow_sync", {"tag": str(i)}) for i in range(8)], "done"])
+    Swarm(client=model).run(Agent(functions=make_tools(rec)), USER)
+    starts = [start for start, _ in rec.spans.values()]
+    ends = [end for _, end in rec.spans.values()]
+    assert len(rec.spans) == 8
+    assert max(starts) < min(ends)  # every call had started before any finished

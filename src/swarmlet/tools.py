@@ -17,8 +17,9 @@ import functools
 import inspect
 import json
 import logging
+import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,9 +144,30 @@ async def _invoke(
         loop = asyncio.get_running_loop()
         # copy_context keeps contextvars (tracing, request ids) visible inside the thread.
         call = functools.partial(contextvars.copy_context().run, tool.func, *args, **kwargs)
-        work = _await_if_needed(loop.run_in_executor(executor, call))
+        work = _await_if_needed(loop.run_in_executor(executor or shared_executor(), call))
     # A sync tool that times out keeps running in its thread: Python cannot kill threads.
     return await asyncio.wait_for(work, tool.timeout)
+
+
+TOOL_THREADS = 64
+"""Worker threads of the shared pool that runs synchronous tools.
+
+Tools are usually I/O-bound (HTTP, databases), and asyncio's default executor has only
+``min(32, cores + 4)`` threads: on a 2-core machine, 8 parallel tool calls would run in two
+rounds. Pass ``Swarm(tool_executor=...)`` for a pool of your own.
+"""
+
+_shared_executor: ThreadPoolExecutor | None = None
+_shared_executor_lock = threading.Lock()
+
+
+def shared_executor() -> ThreadPoolExecutor:
+    """The process-wide pool for synchronous tools, created on first use."""
+    global _shared_executor
+    with _shared_executor_lock:
+        if _shared_executor is None:
+            _shared_executor = ThreadPoolExecutor(TOOL_THREADS, thread_name_prefix="swarmlet-tool")
+        return _shared_executor
 
 
 async def _await_if_needed(future: asyncio.Future[Any]) -> Any:
