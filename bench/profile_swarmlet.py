@@ -1,6 +1,6 @@
 """Profile one framework's workload with pyinstrument (bench/.venv has it).
 
-    bench/.venv/bin/python bench/profile.py --framework swarmlet --mode sequential --n 200
+    bench/.venv/bin/python bench/profile_swarmlet.py --framework swarmlet --mode sequential --n 200
 
 Starts its own bench server process, runs the workload once in this process under the
 profiler, and writes bench/results/profile-<framework>-<mode>.txt.
