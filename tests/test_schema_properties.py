@@ -138,7 +138,10 @@ def build(params: list[Param]) -> Any:
 
 
 def schema_accepts(parameters: dict[str, Any], arguments: dict[str, Any]) -> bool:
-    return jsonschema.Draft202012Validator(parameters).is_valid(arguments)
+    # Check "format" too: the schema says {"type": "string", "format": "date"} for a date, and
+    # without a format checker "" would count as a valid date.
+    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+    return jsonschema.Draft202012Validator(parameters, format_checker=checker).is_valid(arguments)
 
 
 def describe(params: list[Param], strict: bool) -> Any:
