@@ -1,14 +1,16 @@
 """Running swarmlet's async core from synchronous code.
 
-Each ``Swarm`` client owns one private event loop in a daemon thread. Sync calls submit their
-coroutine there and wait. One long-lived loop (rather than ``asyncio.run`` per call) keeps an
-``AsyncOpenAI`` client's connection pool usable across calls, and works even when the caller's
-thread already runs an event loop (Jupyter).
+One process-wide event loop runs in a daemon thread; sync calls submit their coroutine there
+and wait. One long-lived loop (rather than ``asyncio.run`` per call) keeps an ``AsyncOpenAI``
+client's connection pool usable across calls, and works even when the caller's thread already
+runs an event loop (Jupyter). It is shared by every ``Swarm`` instance so that creating many
+clients does not leave a thread behind for each.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import Future
@@ -16,7 +18,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["BackgroundLoop"]
+__all__ = ["BackgroundLoop", "shared_loop"]
 
 
 class BackgroundLoop:
@@ -25,15 +27,19 @@ class BackgroundLoop:
     def __init__(self, name: str = "swarmlet-loop") -> None:
         self._name = name
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._pid = 0
         self._lock = threading.Lock()
 
     def _get_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
-            if self._loop is None:
+            # After os.fork() the child has the loop object but not its thread: start anew.
+            alive = self._thread is not None and self._thread.is_alive()
+            if self._loop is None or not alive or self._pid != os.getpid():
                 loop = asyncio.new_event_loop()
                 thread = threading.Thread(target=loop.run_forever, name=self._name, daemon=True)
                 thread.start()
-                self._loop = loop
+                self._loop, self._thread, self._pid = loop, thread, os.getpid()
             return self._loop
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -66,3 +72,11 @@ def _wait(future: Future[T]) -> T:
         # KeyboardInterrupt while waiting: cancel the work on the loop instead of orphaning it.
         future.cancel()
         raise
+
+
+_SHARED = BackgroundLoop()
+
+
+def shared_loop() -> BackgroundLoop:
+    """The background loop every ``Swarm`` instance runs its sync calls on."""
+    return _SHARED

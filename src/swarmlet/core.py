@@ -9,7 +9,7 @@ from collections.abc import AsyncGenerator, Iterator
 from concurrent.futures import Executor
 from typing import Any, Literal, overload
 
-from swarmlet._sync import BackgroundLoop
+from swarmlet._sync import shared_loop
 from swarmlet.agent import Agent, Response
 from swarmlet.events import Event, RunCompleted, to_swarm_events
 from swarmlet.exceptions import UsageError
@@ -63,7 +63,7 @@ class Swarm:
         self.tool_executor = tool_executor
         self._provider: Model | None = client if isinstance(client, Model) else None
         self._provider_lock = threading.Lock()
-        self._loop = BackgroundLoop()
+        self._loop = shared_loop()
 
     def _resolve(self, agent: Agent) -> Model:
         """The provider serving ``agent``: its own instance, or the client's."""
