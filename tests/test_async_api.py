@@ -133,3 +133,19 @@ def test_sync_runs_share_one_background_thread() -> None:
     for _ in range(5):
         Swarm(client=ScriptedModel(["hi"])).run(Agent(), USER)
     assert loop_threads() == 1  # not one thread per Swarm instance
+
+
+def test_agent_strict_and_model_settings_reach_the_request() -> None:
+    def lookup(order_id: str, verbose: bool = False) -> str:
+        """Find an order."""
+        return order_id
+
+    model = ScriptedModel(["ok"])
+    agent = Agent(functions=[lookup], strict=True, model_settings={"temperature": 0.1})
+    Swarm(client=model).run(agent, USER, model_override="small-model")
+    request = model.requests[0]
+    function = request.tools[0]["function"]
+    assert function["strict"] is True
+    assert function["parameters"]["additionalProperties"] is False
+    assert function["parameters"]["required"] == ["order_id", "verbose"]
+    assert request.settings == {"temperature": 0.1} and request.model == "small-model"
