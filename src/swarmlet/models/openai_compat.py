@@ -14,7 +14,6 @@ import contextlib
 import inspect
 import logging
 import os
-import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -22,7 +21,6 @@ import openai
 
 from swarmlet.exceptions import (
     ConfigurationError,
-    ModelConfigurationError,
     ModelError,
     ModelResponseError,
     ModelTimeoutError,
@@ -35,6 +33,7 @@ from swarmlet.models.base import (
     ToolCall,
     ToolCallFragment,
 )
+from swarmlet.models.wire import chat_params, error_message, status_error
 
 __all__ = ["OpenAIChatModel", "client_from_env", "load_dotenv_file"]
 
@@ -103,23 +102,9 @@ class OpenAIChatModel:
     def params(self, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
         """The keyword arguments sent to ``chat.completions.create`` for ``request``.
 
-        ``tool_choice`` and ``parallel_tool_calls`` go only with tools and only when set:
-        several servers reject them otherwise.
+        The rule is :func:`swarmlet.models.wire.chat_params`, shared with ``FastHTTPModel``.
         """
-        params: dict[str, Any] = {
-            "model": request.model or self.model,
-            "messages": _valid_unicode(request.messages),
-            **request.settings,
-        }
-        if request.tools:
-            params["tools"] = request.tools
-            if request.tool_choice is not None:
-                params["tool_choice"] = request.tool_choice
-            if request.parallel_tool_calls is not None:
-                params["parallel_tool_calls"] = request.parallel_tool_calls
-        if stream:
-            params["stream"] = True
-        return params
+        return chat_params(request, default_model=self.model, stream=stream)
 
     async def complete(self, request: ModelRequest) -> AssistantMessage:
         """Send ``request`` and return the first choice's message."""
@@ -276,47 +261,6 @@ def _cause(exc: BaseException) -> str:
     return ""
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _valid_unicode(value: Any) -> Any:
-    """``value`` with lone surrogates in its strings replaced by U+FFFD (the same object if none).
-
-    Text decoded with ``surrogateescape`` (file names, subprocess output) carries lone
-    surrogates, which cannot be encoded as UTF-8: the request would fail before being sent.
-    """
-    if isinstance(value, str):
-        if value.isascii():
-            return value
-        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
-    if isinstance(value, list):
-        items = [_valid_unicode(item) for item in value]
-        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
-    if isinstance(value, dict):
-        fixed = {key: _valid_unicode(item) for key, item in value.items()}
-        return value if all(fixed[k] is v for k, v in value.items()) else fixed
-    return value
-
-
 def _status_error(exc: openai.APIStatusError) -> ModelError:
-    status = exc.status_code
-    detail = _error_detail(exc)
-    if status in (401, 403):
-        return ModelConfigurationError(
-            f"the endpoint refused the API key (HTTP {status}): {detail}", status_code=status
-        )
-    if status == 404:
-        return ModelConfigurationError(
-            f"the endpoint does not know this model or route (HTTP 404): {detail}",
-            status_code=status,
-        )
-    return ModelError(f"the model endpoint answered HTTP {status}: {detail}", status_code=status)
-
-
-def _error_detail(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        message = body.get("message") or (body.get("error") or {}).get("message")
-        if message:
-            return str(message)
-    return str(exc.message)
+    # The SDK has already unwrapped {"error": {...}} into exc.body.
+    return status_error(exc.status_code, error_message(exc.body) or str(exc.message))

@@ -1,0 +1,90 @@
+"""What both OpenAI-compatible providers agree on, without importing the ``openai`` SDK.
+
+:class:`~swarmlet.models.openai_compat.OpenAIChatModel` (on the SDK) and
+:class:`~swarmlet.models.fast_http.FastHTTPModel` (on bare HTTP) must send the same request body
+and raise the same exception for the same HTTP status. Both rules live here, so the lean
+provider never pays the SDK's import and the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from swarmlet.exceptions import ModelConfigurationError, ModelError
+from swarmlet.models.base import ModelRequest
+
+__all__ = ["chat_params", "error_message", "status_error"]
+
+
+def chat_params(
+    request: ModelRequest, *, default_model: str | None, stream: bool
+) -> dict[str, Any]:
+    """The Chat Completions request body (``create`` keyword arguments) for ``request``.
+
+    ``tool_choice`` and ``parallel_tool_calls`` go only with tools and only when set: several
+    servers reject them otherwise. ``default_model`` is used when the request names no model.
+    """
+    params: dict[str, Any] = {
+        "model": request.model or default_model,
+        "messages": _valid_unicode(request.messages),
+        **request.settings,
+    }
+    if request.tools:
+        params["tools"] = request.tools
+        if request.tool_choice is not None:
+            params["tool_choice"] = request.tool_choice
+        if request.parallel_tool_calls is not None:
+            params["parallel_tool_calls"] = request.parallel_tool_calls
+    if stream:
+        params["stream"] = True
+    return params
+
+
+def status_error(status: int, detail: str) -> ModelError:
+    """The swarmlet exception for an HTTP error ``status`` whose server message is ``detail``.
+
+    401/403/404 cannot succeed by retrying (wrong key, model or route), so they are
+    configuration errors; every other status is a plain ``ModelError`` carrying it.
+    """
+    if status in (401, 403):
+        return ModelConfigurationError(
+            f"the endpoint refused the API key (HTTP {status}): {detail}", status_code=status
+        )
+    if status == 404:
+        return ModelConfigurationError(
+            f"the endpoint does not know this model or route (HTTP 404): {detail}",
+            status_code=status,
+        )
+    return ModelError(f"the model endpoint answered HTTP {status}: {detail}", status_code=status)
+
+
+def error_message(body: Any) -> str | None:
+    """The server's message in an error body (``{"error": {"message": ...}}`` or flat), if any."""
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    message = body.get("message") or (error.get("message") if isinstance(error, dict) else None)
+    return str(message) if message else None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _valid_unicode(value: Any) -> Any:
+    """``value`` with lone surrogates in its strings replaced by U+FFFD (the same object if none).
+
+    Text decoded with ``surrogateescape`` (file names, subprocess output) carries lone
+    surrogates, which cannot be encoded as UTF-8: the request would fail before being sent.
+    """
+    if isinstance(value, str):
+        if value.isascii():
+            return value
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if isinstance(value, list):
+        items = [_valid_unicode(item) for item in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    if isinstance(value, dict):
+        fixed = {key: _valid_unicode(item) for key, item in value.items()}
+        return value if all(fixed[k] is v for k, v in value.items()) else fixed
+    return value
