@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -71,6 +73,21 @@ def two_calls(**kwargs: object) -> ScriptedReply:
 
 def test_is_a_model() -> None:
     assert isinstance(FastHTTPModel(base_url="http://127.0.0.1:9/v1"), Model)
+
+
+def test_does_not_import_the_openai_sdk() -> None:
+    # The point of the lean path: the SDK's import (and request path) is never paid for.
+    code = (
+        "import sys\n"
+        "from swarmlet import Swarm\n"
+        "from swarmlet.models.fast_http import FastHTTPModel\n"
+        "Swarm(client=FastHTTPModel(base_url='http://127.0.0.1:9/v1'))\n"
+        "print('openai' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
 
 
 async def test_complete_text_and_request_shape(
@@ -170,7 +187,7 @@ async def test_http_errors_become_swarmlet_exceptions(
 
 
 async def test_retries_retryable_statuses_honouring_retry_after(server: ScriptedServer) -> None:
-    server.add(ScriptedReply(status=503, headers={"retry-after": "0"}), "recovered")
+    server.add(ScriptedReply(status=503, headers={"retry-after": "0.01"}), "recovered")
     provider = FastHTTPModel(base_url=server.base_url, api_key="k", max_retries=1)
     try:
         assert (await provider.complete(request())).content == "recovered"
@@ -213,7 +230,7 @@ async def test_timeout_and_unreachable_endpoint() -> None:
         assert time.perf_counter() - started < 5
         await slow.aclose()
     closed = FastHTTPModel(base_url=srv.base_url, max_retries=0)
-    with pytest.raises(ModelError, match="could not reach"):
+    with pytest.raises(ModelError, match="connection to the model endpoint failed"):
         await closed.complete(request())
     await closed.aclose()
 

@@ -1,5 +1,10 @@
 """Fault injection over real HTTP: the scripted server misbehaves; swarmlet recovers or stops.
 
+Every fault runs against both HTTP providers (the ``connect`` fixture): the official SDK's
+``openai.AsyncOpenAI`` / ``openai.OpenAI`` and the lean ``FastHTTPModel``. They must agree on
+the outcome; only wording the SDK owns (its "Connection error.") may differ, so messages are
+asserted on their stable part.
+
 Every case either recovers (retried by the client, or the model is told and continues) or
 raises a precise :class:`~swarmlet.exceptions.RunError` subclass whose ``.response`` holds every
 message produced before the fault. The policies asserted here are documented in
@@ -11,7 +16,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import openai
@@ -26,6 +31,7 @@ from swarmlet.exceptions import (
     RunError,
     UsageError,
 )
+from swarmlet.models.fast_http import FastHTTPModel
 from swarmlet.testing import ScriptedModel
 from swarmlet.testing.server import ScriptedReply, ScriptedServer
 
@@ -49,12 +55,30 @@ def server() -> Iterator[ScriptedServer]:
         yield s
 
 
-def client(
-    server: ScriptedServer, *, max_retries: int = 0, timeout: float = 5.0
-) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=server.base_url, api_key="x", max_retries=max_retries, timeout=timeout
-    )
+Connect = Callable[..., Any]
+"""``connect(base_url, max_retries=0, timeout=5.0)``: the ``Swarm(client=...)`` under test."""
+
+
+@pytest.fixture(params=["openai-sdk", "fast-http"])
+async def connect(request: pytest.FixtureRequest) -> AsyncIterator[Connect]:
+    """Both HTTP providers, built with the same retry and timeout options.
+
+    The SDK's ``openai.AsyncOpenAI`` (wrapped by swarmlet in ``OpenAIChatModel``) and the lean
+    ``FastHTTPModel`` must meet every documented policy identically.
+    """
+    made: list[FastHTTPModel] = []
+
+    def build(base_url: str, *, max_retries: int = 0, timeout: float = 5.0) -> Any:
+        options = {"api_key": "x", "max_retries": max_retries, "timeout": timeout}
+        if request.param == "openai-sdk":
+            return openai.AsyncOpenAI(base_url=base_url, **options)  # type: ignore[arg-type]
+        model = FastHTTPModel(base_url=base_url, **options)  # type: ignore[arg-type]
+        made.append(model)
+        return model
+
+    yield build
+    for model in made:
+        await model.aclose()
 
 
 async def run(
@@ -99,14 +123,14 @@ def assert_turn_one_tool_messages(messages: list[dict[str, Any]]) -> None:
 @MODES
 @pytest.mark.parametrize("status", [429, 500, 503])
 async def test_retryable_status_is_retried_and_recovers(
-    server: ScriptedServer, stream: bool, status: int
+    server: ScriptedServer, stream: bool, status: int, connect: Connect
 ) -> None:
     server.add(
         ScriptedReply(status=status, headers=FAST_RETRY),
         ScriptedReply(status=status, headers=FAST_RETRY),
         "It has shipped.",
     )
-    response = await run(Swarm(client=client(server, max_retries=2)), stream)
+    response = await run(Swarm(client=connect(server.base_url, max_retries=2)), stream)
     assert contents(response) == [("assistant", "It has shipped.")]
     assert len(server.requests) == 3
     assert server.requests[0] == server.requests[2]  # a retry resends the same request
@@ -115,11 +139,11 @@ async def test_retryable_status_is_retried_and_recovers(
 @MODES
 @pytest.mark.parametrize("status", [429, 500, 503])
 async def test_retryable_status_beyond_the_limit_raises_model_error(
-    server: ScriptedServer, stream: bool, status: int
+    server: ScriptedServer, stream: bool, status: int, connect: Connect
 ) -> None:
     server.add(*[ScriptedReply(status=status, headers=FAST_RETRY)] * 3, "never reached")
     with pytest.raises(ModelError) as info:
-        await run(Swarm(client=client(server, max_retries=2)), stream)
+        await run(Swarm(client=connect(server.base_url, max_retries=2)), stream)
     exc = info.value
     assert type(exc) is ModelError
     assert exc.status_code == status
@@ -131,37 +155,64 @@ async def test_retryable_status_beyond_the_limit_raises_model_error(
     assert server.pending == 1
 
 
-async def test_backoff_without_retry_after_waits_before_retrying(server: ScriptedServer) -> None:
+async def test_backoff_without_retry_after_waits_before_retrying(
+    server: ScriptedServer, connect: Connect
+) -> None:
     server.add(ScriptedReply(status=503), "ok")
     started = time.monotonic()
-    response = await run(Swarm(client=client(server, max_retries=1)), False)
+    response = await run(Swarm(client=connect(server.base_url, max_retries=1)), False)
     # The SDK's first backoff is 0.5 s less up to 25 % jitter.
     assert time.monotonic() - started >= 0.35
     assert contents(response) == [("assistant", "ok")]
     assert len(server.requests) == 2
 
 
-async def test_retry_after_is_honoured(server: ScriptedServer) -> None:
-    server.add(ScriptedReply(status=429, headers={"retry-after": "0.6"}), "ok")
+@pytest.mark.parametrize(
+    ("headers", "at_least"),
+    [
+        ({"retry-after": "0.6"}, 0.6),
+        ({"retry-after-ms": "600"}, 0.6),
+        ({"retry-after": "0"}, 0.35),  # not a usable wait: the 0.5 s backoff (less jitter)
+    ],
+    ids=["seconds", "milliseconds", "zero"],
+)
+async def test_retry_after_is_honoured(
+    server: ScriptedServer, connect: Connect, headers: dict[str, str], at_least: float
+) -> None:
+    server.add(ScriptedReply(status=429, headers=headers), "ok")
     started = time.monotonic()
-    await run(Swarm(client=client(server, max_retries=1)), False)
-    assert time.monotonic() - started >= 0.6
+    await run(Swarm(client=connect(server.base_url, max_retries=1)), False)
+    assert time.monotonic() - started >= at_least
     assert len(server.requests) == 2
 
 
-async def test_retry_after_beyond_the_sdk_cap_is_not_retried(server: ScriptedServer) -> None:
+@pytest.mark.parametrize(("status", "hint", "requests"), [(503, "false", 1), (400, "true", 2)])
+async def test_x_should_retry_overrides_the_status(
+    server: ScriptedServer, connect: Connect, status: int, hint: str, requests: int
+) -> None:
+    headers = {**FAST_RETRY, "x-should-retry": hint}
+    server.add(*[ScriptedReply(status=status, headers=headers)] * 2)
+    with pytest.raises(ModelError) as info:
+        await run(Swarm(client=connect(server.base_url, max_retries=1)), False)
+    assert info.value.status_code == status
+    assert len(server.requests) == requests
+
+
+async def test_retry_after_beyond_the_sdk_cap_is_not_retried(
+    server: ScriptedServer, connect: Connect
+) -> None:
     # The openai SDK refuses to sleep more than 120 s: such an answer fails at once.
     server.add(ScriptedReply(status=429, headers={"retry-after": "3600"}), "never reached")
     with pytest.raises(ModelError) as info:
-        await run(Swarm(client=client(server, max_retries=3)), False)
-    assert info.value.status_code == 429
+        await run(Swarm(client=connect(server.base_url, max_retries=3)), False)
+    assert type(info.value) is ModelError and info.value.status_code == 429
     assert len(server.requests) == 1
 
 
-async def test_client_error_status_is_not_retried(server: ScriptedServer) -> None:
+async def test_client_error_status_is_not_retried(server: ScriptedServer, connect: Connect) -> None:
     server.add(ScriptedReply(status=400, content="messages: bad role"), "never reached")
     with pytest.raises(ModelError) as info:
-        await run(Swarm(client=client(server, max_retries=3)), False)
+        await run(Swarm(client=connect(server.base_url, max_retries=3)), False)
     assert info.value.status_code == 400
     assert "HTTP 400: messages: bad role" in str(info.value)
     assert len(server.requests) == 1
@@ -169,11 +220,11 @@ async def test_client_error_status_is_not_retried(server: ScriptedServer) -> Non
 
 @MODES
 async def test_fault_on_turn_two_keeps_the_tool_call_and_result(
-    server: ScriptedServer, stream: bool
+    server: ScriptedServer, stream: bool, connect: Connect
 ) -> None:
     server.add(LOOKUP, *[ScriptedReply(status=503, headers=FAST_RETRY)] * 2)
     with pytest.raises(ModelError) as info:
-        await run(Swarm(client=client(server, max_retries=1)), stream)
+        await run(Swarm(client=connect(server.base_url, max_retries=1)), stream)
     exc = info.value
     assert exc.turn == 2 and exc.status_code == 503
     assert str(exc).startswith("agent 'Support', turn 2: ")
@@ -183,7 +234,9 @@ async def test_fault_on_turn_two_keeps_the_tool_call_and_result(
 
     # The caller persists the messages and retries once the endpoint is back.
     server.add("It has shipped.")
-    resumed = await run(Swarm(client=client(server)), stream, messages=USER + exc.response.messages)
+    resumed = await run(
+        Swarm(client=connect(server.base_url)), stream, messages=USER + exc.response.messages
+    )
     assert contents(resumed) == [("assistant", "It has shipped.")]
     sent = server.requests[-1]["messages"]
     assert [m["role"] for m in sent] == ["system", "user", "assistant", "tool"]
@@ -220,15 +273,22 @@ async def test_swarm_timeout_configures_the_default_client(endpoint_env: Scripte
 
 
 async def test_swarm_retry_options_apply_to_a_given_openai_client(server: ScriptedServer) -> None:
+    # SDK only: a provider instance (FastHTTPModel included) plus max_retries is a UsageError.
     server.add(*[ScriptedReply(status=500, headers=FAST_RETRY)] * 3)
+    given = openai.AsyncOpenAI(base_url=server.base_url, api_key="x", max_retries=5)
     with pytest.raises(ModelError):
-        await Swarm(client=client(server, max_retries=5), max_retries=1).run_async(AGENT, USER)
+        await Swarm(client=given, max_retries=1).run_async(AGENT, USER)
     assert len(server.requests) == 2
 
 
-def test_swarm_retry_options_with_a_provider_instance_are_a_usage_error() -> None:
+@pytest.mark.parametrize(
+    "provider",
+    [ScriptedModel(["hi"]), FastHTTPModel(base_url="http://127.0.0.1:9/v1")],
+    ids=["scripted", "fast-http"],
+)
+def test_swarm_retry_options_with_a_provider_instance_are_a_usage_error(provider: Any) -> None:
     with pytest.raises(UsageError, match="max_retries"):
-        Swarm(client=ScriptedModel(["hi"]), max_retries=1)
+        Swarm(client=provider, max_retries=1)
 
 
 # --------------------------------------------------------------------------- transport faults
@@ -241,10 +301,8 @@ def closed_port() -> int:
 
 
 @MODES
-async def test_connection_refused_raises_model_error(stream: bool) -> None:
-    refused = openai.AsyncOpenAI(
-        base_url=f"http://127.0.0.1:{closed_port()}/v1", api_key="x", max_retries=0
-    )
+async def test_connection_refused_raises_model_error(stream: bool, connect: Connect) -> None:
+    refused = connect(f"http://127.0.0.1:{closed_port()}/v1")
     with pytest.raises(ModelError) as info:
         await run(Swarm(client=refused), stream)
     exc = info.value
@@ -255,62 +313,67 @@ async def test_connection_refused_raises_model_error(stream: bool) -> None:
 
 @MODES
 async def test_connection_reset_raises_model_error_naming_the_reset(
-    server: ScriptedServer, stream: bool
+    server: ScriptedServer, stream: bool, connect: Connect
 ) -> None:
     server.add(LOOKUP, ScriptedReply(fault="reset"))
     with pytest.raises(ModelError) as info:
-        await run(Swarm(client=client(server)), stream)
+        await run(Swarm(client=connect(server.base_url)), stream)
     exc = info.value
     assert type(exc) is ModelError and exc.turn == 2
     assert "connection to the model endpoint failed" in str(exc)
     assert "reset" in str(exc).lower()
     assert exc.response is not None
     assert_turn_one_tool_messages(exc.response.messages)
+    assert len(server.requests) == 2
 
 
 @MODES
-async def test_connection_reset_is_retried(server: ScriptedServer, stream: bool) -> None:
+async def test_connection_reset_is_retried(
+    server: ScriptedServer, stream: bool, connect: Connect
+) -> None:
     server.add(ScriptedReply(fault="reset"), "recovered")
-    response = await run(Swarm(client=client(server, max_retries=1)), stream)
+    response = await run(Swarm(client=connect(server.base_url, max_retries=1)), stream)
     assert contents(response) == [("assistant", "recovered")]
     assert len(server.requests) == 2
 
 
 @MODES
 async def test_read_timeout_raises_model_timeout_error(
-    server: ScriptedServer, stream: bool
+    server: ScriptedServer, stream: bool, connect: Connect
 ) -> None:
     server.add(LOOKUP, ScriptedReply(fault="hang"))
     started = time.monotonic()
     with pytest.raises(ModelTimeoutError) as info:
-        await run(Swarm(client=client(server, timeout=0.3)), stream)
+        await run(Swarm(client=connect(server.base_url, timeout=0.3)), stream)
     assert time.monotonic() - started < 3
     exc = info.value
     assert exc.turn == 2 and exc.status_code is None
-    assert "turn 2: the model endpoint timed out" in str(exc)
+    assert "turn 2: the model endpoint timed out: Request timed out." in str(exc)
     assert exc.response is not None
     assert_turn_one_tool_messages(exc.response.messages)
+    assert len(server.requests) == 2
 
 
-async def test_read_timeout_is_retried(server: ScriptedServer) -> None:
+async def test_read_timeout_is_retried(server: ScriptedServer, connect: Connect) -> None:
     server.add(ScriptedReply(fault="hang"), "recovered")
-    response = await run(Swarm(client=client(server, max_retries=1, timeout=0.3)), False)
+    response = await run(Swarm(client=connect(server.base_url, max_retries=1, timeout=0.3)), False)
     assert contents(response) == [("assistant", "recovered")]
     assert len(server.requests) == 2
 
 
 async def test_cut_stream_raises_model_error_after_the_partial_text_was_streamed(
-    server: ScriptedServer,
+    server: ScriptedServer, connect: Connect
 ) -> None:
     cut = ScriptedReply(content="Your order A1 has shipped today.", fault="cut_stream")
     server.add(LOOKUP, cut)
     seen: list[str] = []
     with pytest.raises(ModelError) as info:
         # Not retried even with retries left: deltas of the broken reply were already delivered.
-        await run(Swarm(client=client(server, max_retries=2)), True, seen=seen)
+        await run(Swarm(client=connect(server.base_url, max_retries=2)), True, seen=seen)
     exc = info.value
-    assert type(exc) is ModelError and exc.turn == 2
-    assert "incomplete" in str(exc)
+    assert type(exc) is ModelError and exc.turn == 2 and exc.status_code is None
+    assert "turn 2: the connection to the model endpoint failed" in str(exc)
+    assert "incomplete chunked read" in str(exc)
     assert seen and "Your order A1 has shipped today.".startswith("".join(seen))
     assert "".join(seen) != "Your order A1 has shipped today."
     assert exc.response is not None
@@ -318,18 +381,21 @@ async def test_cut_stream_raises_model_error_after_the_partial_text_was_streamed
     assert len(server.requests) == 2
 
 
-async def test_truncated_complete_body_is_retried_then_fails(server: ScriptedServer) -> None:
+async def test_truncated_complete_body_is_retried_then_fails(
+    server: ScriptedServer, connect: Connect
+) -> None:
     server.add(*[ScriptedReply(content="Your order has shipped.", fault="cut_stream")] * 2)
     with pytest.raises(ModelError) as info:
-        await run(Swarm(client=client(server, max_retries=1)), False)
+        await run(Swarm(client=connect(server.base_url, max_retries=1)), False)
     assert type(info.value) is ModelError
+    assert "the connection to the model endpoint failed" in str(info.value)
     assert "complete message body" in str(info.value)
     assert len(server.requests) == 2
 
 
 @MODES
 async def test_reply_without_finish_reason_is_accepted(
-    server: ScriptedServer, stream: bool, caplog: pytest.LogCaptureFixture
+    server: ScriptedServer, stream: bool, caplog: pytest.LogCaptureFixture, connect: Connect
 ) -> None:
     server.add(
         ScriptedReply(
@@ -339,7 +405,7 @@ async def test_reply_without_finish_reason_is_accepted(
         ScriptedReply(content="Your order A1 has shipped.", fault="no_finish_reason"),
     )
     with caplog.at_level(logging.WARNING, logger="swarmlet.models"):
-        response = await run(Swarm(client=client(server)), stream)
+        response = await run(Swarm(client=connect(server.base_url)), stream)
     assert_turn_one_tool_messages(response.messages[:2])
     assert contents(response)[2] == ("assistant", "Your order A1 has shipped.")
     warned = [r for r in caplog.records if "without a finish_reason" in r.getMessage()]
@@ -348,11 +414,11 @@ async def test_reply_without_finish_reason_is_accepted(
 
 @MODES
 async def test_non_json_chunk_raises_model_response_error(
-    server: ScriptedServer, stream: bool
+    server: ScriptedServer, stream: bool, connect: Connect
 ) -> None:
     server.add(LOOKUP, ScriptedReply(content="Your order has shipped.", fault="bad_json_chunk"))
     with pytest.raises(ModelResponseError) as info:
-        await run(Swarm(client=client(server, max_retries=2)), stream)
+        await run(Swarm(client=connect(server.base_url, max_retries=2)), stream)
     exc = info.value
     assert "turn 2: the endpoint sent a malformed response" in str(exc)
     assert exc.response is not None
@@ -362,13 +428,17 @@ async def test_non_json_chunk_raises_model_response_error(
 
 @MODES
 async def test_non_json_body_raises_model_response_error(
-    server: ScriptedServer, stream: bool
+    server: ScriptedServer, stream: bool, connect: Connect
 ) -> None:
     server.add(ScriptedReply(fault="raw", content="<html><body>Bad gateway</body></html>"))
     with pytest.raises(ModelResponseError) as info:
-        await run(Swarm(client=client(server)), stream)
-    assert info.value.turn == 1
-    assert info.value.response is not None and info.value.response.messages == []
+        await run(Swarm(client=connect(server.base_url, max_retries=2)), stream)
+    exc = info.value
+    assert exc.agent_name == "Support" and exc.turn == 1 and exc.status_code is None
+    expected = "streamed no choices" if stream else "the endpoint sent a malformed response"
+    assert expected in str(exc)
+    assert exc.response is not None and exc.response.messages == []
+    assert len(server.requests) == 1
 
 
 # --------------------------------------------------------------------------- odd replies
@@ -376,23 +446,24 @@ async def test_non_json_body_raises_model_response_error(
 
 @MODES
 async def test_empty_choices_raises_model_response_error(
-    server: ScriptedServer, stream: bool
+    server: ScriptedServer, stream: bool, connect: Connect
 ) -> None:
     server.add(LOOKUP, ScriptedReply(fault="empty_choices"))
     with pytest.raises(ModelResponseError) as info:
-        await run(Swarm(client=client(server)), stream)
+        await run(Swarm(client=connect(server.base_url, max_retries=2)), stream)
     exc = info.value
     assert "turn 2:" in str(exc) and "no choices" in str(exc)
     assert exc.response is not None
     assert_turn_one_tool_messages(exc.response.messages)
+    assert len(server.requests) == 2  # not retried
 
 
 @MODES
 async def test_null_content_without_tool_calls_is_an_empty_answer(
-    server: ScriptedServer, stream: bool
+    server: ScriptedServer, stream: bool, connect: Connect
 ) -> None:
     server.add(ScriptedReply(content="ignored", fault="null_content"), "Sorry, here it is.")
-    swarm = Swarm(client=client(server))
+    swarm = Swarm(client=connect(server.base_url))
     response = await run(swarm, stream)
     assert response.messages == [
         {"role": "assistant", "content": None, "tool_calls": None, "sender": "Support"}
@@ -404,10 +475,10 @@ async def test_null_content_without_tool_calls_is_an_empty_answer(
 
 @MODES
 async def test_tool_call_with_empty_name_is_reported_and_the_run_continues(
-    server: ScriptedServer, stream: bool
+    server: ScriptedServer, stream: bool, connect: Connect
 ) -> None:
     server.add(ScriptedReply(tool_calls=[{"name": "", "arguments": {}}]), "Let me retry.")
-    response = await run(Swarm(client=client(server)), stream)
+    response = await run(Swarm(client=connect(server.base_url)), stream)
     call, result, answer = response.messages
     assert call["tool_calls"][0]["function"]["name"] == ""
     assert result["tool_call_id"] == call["tool_calls"][0]["id"]
@@ -417,13 +488,15 @@ async def test_tool_call_with_empty_name_is_reported_and_the_run_continues(
 
 
 @MODES
-async def test_repeated_tool_call_ids_are_made_unique(server: ScriptedServer, stream: bool) -> None:
+async def test_repeated_tool_call_ids_are_made_unique(
+    server: ScriptedServer, stream: bool, connect: Connect
+) -> None:
     calls = [
         {"name": "lookup_order", "arguments": {"order_id": order}, "id": "call_dup"}
         for order in ("A1", "B2", "C3")
     ]
     server.add(ScriptedReply(tool_calls=calls), "All three shipped.")
-    response = await run(Swarm(client=client(server)), stream)
+    response = await run(Swarm(client=connect(server.base_url)), stream)
     call, *results, answer = response.messages
     ids = [c["id"] for c in call["tool_calls"]]
     assert ids[0] == "call_dup" and len(set(ids)) == 3
@@ -445,14 +518,14 @@ async def test_repeated_tool_call_ids_are_made_unique(server: ScriptedServer, st
     ids=["not-json", "json-array", "json-string"],
 )
 async def test_bad_tool_arguments_are_reported_and_the_run_continues(
-    server: ScriptedServer, stream: bool, arguments: str, error: str
+    server: ScriptedServer, stream: bool, arguments: str, error: str, connect: Connect
 ) -> None:
     server.add(
         ScriptedReply(tool_calls=[{"name": "lookup_order", "arguments": arguments}]),
         LOOKUP,
         "It has shipped.",
     )
-    response = await run(Swarm(client=client(server)), stream)
+    response = await run(Swarm(client=connect(server.base_url)), stream)
     roles = [m["role"] for m in response.messages]
     assert roles == ["assistant", "tool", "assistant", "tool", "assistant"]
     bad, fixed = response.messages[1], response.messages[3]
@@ -461,17 +534,32 @@ async def test_bad_tool_arguments_are_reported_and_the_run_continues(
     assert server.requests[1]["messages"][-1]["content"] == bad["content"]
 
 
-# --------------------------------------------------------------------------- sync openai.OpenAI
+# --------------------------------------------------------------------------- sync Swarm.run
 
 
-def sync_client(server: ScriptedServer, **options: Any) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.base_url, api_key="x", **options)
+@pytest.fixture(params=["openai-sdk", "fast-http"])
+def sync_connect(request: pytest.FixtureRequest) -> Connect:
+    """The sync SDK client ``openai.OpenAI``, or ``FastHTTPModel`` driven by sync ``Swarm.run``.
+
+    The lean provider is not closed here: its connections belong to the Swarm's private event
+    loop, not to this test's.
+    """
+
+    def build(base_url: str, *, max_retries: int = 0, timeout: float = 5.0) -> Any:
+        options = {"api_key": "x", "max_retries": max_retries, "timeout": timeout}
+        if request.param == "openai-sdk":
+            return openai.OpenAI(base_url=base_url, **options)  # type: ignore[arg-type]
+        return FastHTTPModel(base_url=base_url, **options)  # type: ignore[arg-type]
+
+    return build
 
 
 @MODES
-def test_sync_client_retries_429_and_recovers(server: ScriptedServer, stream: bool) -> None:
+def test_sync_client_retries_429_and_recovers(
+    server: ScriptedServer, stream: bool, sync_connect: Connect
+) -> None:
     server.add(ScriptedReply(status=429, headers=FAST_RETRY), LOOKUP, "It has shipped.")
-    swarm = Swarm(client=sync_client(server, max_retries=1))
+    swarm = Swarm(client=sync_connect(server.base_url, max_retries=1))
     if stream:
         events = list(swarm.run(AGENT, USER, stream=True))
         response = events[-1]["response"]
@@ -482,9 +570,11 @@ def test_sync_client_retries_429_and_recovers(server: ScriptedServer, stream: bo
     assert len(server.requests) == 3
 
 
-def test_sync_client_timeout_raises_model_timeout_error(server: ScriptedServer) -> None:
+def test_sync_client_timeout_raises_model_timeout_error(
+    server: ScriptedServer, sync_connect: Connect
+) -> None:
     server.add(LOOKUP, ScriptedReply(fault="hang"))
-    swarm = Swarm(client=sync_client(server, max_retries=0, timeout=0.3))
+    swarm = Swarm(client=sync_connect(server.base_url, max_retries=0, timeout=0.3))
     with pytest.raises(ModelTimeoutError) as info:
         swarm.run(AGENT, USER)
     assert info.value.turn == 2 and info.value.response is not None
@@ -492,10 +582,10 @@ def test_sync_client_timeout_raises_model_timeout_error(server: ScriptedServer) 
 
 
 def test_sync_client_cut_stream_raises_from_the_swarm_event_iterator(
-    server: ScriptedServer,
+    server: ScriptedServer, sync_connect: Connect
 ) -> None:
     server.add(ScriptedReply(content="Your order A1 has shipped today.", fault="cut_stream"))
-    swarm = Swarm(client=sync_client(server, max_retries=0))
+    swarm = Swarm(client=sync_connect(server.base_url, max_retries=0))
     events: list[dict[str, Any]] = []
     with pytest.raises(ModelError) as info:
         events.extend(swarm.run(AGENT, USER, stream=True))
@@ -516,10 +606,14 @@ def test_sync_client_cut_stream_raises_from_the_swarm_event_iterator(
 )
 @MODES
 def test_sync_client_faults_raise_run_errors(
-    server: ScriptedServer, stream: bool, reply: ScriptedReply, error: type[RunError]
+    server: ScriptedServer,
+    stream: bool,
+    reply: ScriptedReply,
+    error: type[RunError],
+    sync_connect: Connect,
 ) -> None:
     server.add(reply)
-    swarm = Swarm(client=sync_client(server, max_retries=0))
+    swarm = Swarm(client=sync_connect(server.base_url, max_retries=0))
     with pytest.raises(error) as info:
         if stream:
             list(swarm.run(AGENT, USER, stream=True))

@@ -10,24 +10,31 @@ Opt-in for throughput-bound deployments::
 Why it exists: profiling a three-call conversation showed about 90 % of swarmlet's client CPU
 inside the ``openai`` SDK's request path (recursive TypedDict transformation of the outgoing
 messages, response model construction, its client stack). This provider sends the same request
-body that :meth:`OpenAIChatModel.params` builds, as JSON (``orjson`` when installed), over one
-``httpx2`` (or ``httpx``) connection pool, and reads the reply as plain dicts.
+body as the SDK provider (both build it with :func:`swarmlet.models.wire.chat_params`, which
+does not import ``openai``), as JSON (``orjson`` when installed), over one ``httpx2`` (or
+``httpx``) connection pool, and reads the reply as plain dicts.
 
 Semantics match :class:`~swarmlet.models.openai_compat.OpenAIChatModel`: the same request
 parameters, the first choice's message, streamed deltas with every tool-call fragment of a
 chunk passed on (merged by index in the run loop), chunks without choices skipped, and failures
 translated into :mod:`swarmlet.exceptions` (401/403/404 -> ``ModelConfigurationError``, other
 statuses -> ``ModelError`` with ``status_code``, timeouts -> ``ModelTimeoutError``, malformed
-bodies -> ``ModelResponseError``). Retries: ``max_retries`` attempts more on connection errors,
-408, 409, 429 and 5xx, with exponential backoff honouring ``Retry-After`` (as the SDK does).
+bodies -> ``ModelResponseError``), with the same messages where they matter. Retries follow the
+SDK's rule: ``max_retries`` attempts more on connection errors, timeouts, 408, 409, 429 and 5xx
+(``x-should-retry`` overrides the status), waiting ``Retry-After``/``retry-after-ms`` when it is
+in (0, 120] s, else exponential backoff; a ``Retry-After`` over 120 s is not retried at all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import importlib
 import json
+import logging
+import math
 import random
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -37,7 +44,6 @@ except ImportError:  # pragma: no cover - openai < 3 ships httpx instead of http
     import httpx  # type: ignore[no-redef,import-not-found,unused-ignore]
 
 from swarmlet.exceptions import (
-    ModelConfigurationError,
     ModelError,
     ModelResponseError,
     ModelTimeoutError,
@@ -49,6 +55,7 @@ from swarmlet.models.base import (
     ToolCall,
     ToolCallFragment,
 )
+from swarmlet.models.wire import chat_params, error_message, status_error
 
 __all__ = ["FastHTTPModel"]
 
@@ -59,9 +66,12 @@ request and O(N^2) per burst: 10,000 concurrent conversations did not finish in 
 cost 25 ms of CPU each. Shards of 16 keep that scan short; the total stays
 ``max_connections``."""
 
-_RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+logger = logging.getLogger("swarmlet.models")
+
+_RETRY_STATUSES = frozenset({408, 409, 429})  # and every 5xx
 _MAX_BACKOFF = 8.0
-_MAX_RETRY_AFTER = 60.0
+_MAX_RETRY_AFTER = 120.0
+"""The SDK's cap: a longer ``Retry-After`` is not waited for; the error is raised at once."""
 
 
 def _json_codec() -> tuple[Callable[[Any], bytes], Callable[[bytes | str], Any]]:
@@ -113,11 +123,6 @@ class FastHTTPModel:
         if api_key is not None:
             self._headers["authorization"] = f"Bearer {api_key}"
         self._headers.update(headers or {})
-        # The request body rule lives with the SDK provider; importing it costs the openai
-        # import once, here, rather than on the hot path.
-        from swarmlet.models.openai_compat import OpenAIChatModel
-
-        self._params = OpenAIChatModel.params
         self._owns_client = http_client is None
         self._timeout = timeout
         self._shard_size = min(_SHARD_SIZE, max(1, max_connections))
@@ -142,8 +147,8 @@ class FastHTTPModel:
         return client
 
     def params(self, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
-        """The request body: exactly :meth:`OpenAIChatModel.params` (one rule for both paths)."""
-        return self._params(self, request, stream=stream)  # type: ignore[arg-type]
+        """The request body: :func:`swarmlet.models.wire.chat_params`, as the SDK provider's."""
+        return chat_params(request, default_model=self.model, stream=stream)
 
     async def aclose(self) -> None:
         """Close the connection pool (if this provider created it)."""
@@ -170,22 +175,18 @@ class FastHTTPModel:
         return _message_from(choice.get("message"), choice.get("finish_reason"))
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[MessageDelta]:
-        """Send ``request`` with ``stream=True`` and yield its deltas (chunks without choices
-        are skipped; every tool-call fragment of a chunk is passed on)."""
+        """Send ``request`` with ``stream=True`` and yield its deltas.
+
+        As :meth:`OpenAIChatModel.stream`: chunks without choices are skipped, every tool-call
+        fragment of a chunk is passed on, a stream with no choice at all raises
+        ``ModelResponseError``, and one ending without a ``finish_reason`` is kept (logged).
+        """
         index = self._acquire()
         try:
             response = await self._send(index, self.params(request, stream=True), stream=True)
             try:
-                async for data in _sse_data(response):
-                    if data == b"[DONE]":
-                        break
-                    choices = _chunk_choices(data)
-                    if choices:
-                        yield _delta_from(choices[0])
-            except httpx.TimeoutException as exc:
-                raise ModelTimeoutError(f"the model endpoint timed out: {exc!r}") from exc
-            except httpx.HTTPError as exc:
-                raise ModelError(f"the model endpoint failed mid-stream: {exc!r}") from exc
+                async for delta in _deltas(response):
+                    yield delta
             finally:
                 await response.aclose()
         finally:
@@ -217,69 +218,92 @@ class FastHTTPModel:
         content = _dumps(params)
         attempt = 0
         while True:
+            delay = None
             try:
                 request = http.build_request(
                     "POST", self._url, content=content, headers=self._headers
                 )
                 response = await http.send(request, stream=stream)
-            except httpx.TimeoutException as exc:
-                if attempt >= self.max_retries:
-                    raise ModelTimeoutError(f"the model endpoint timed out: {exc!r}") from exc
             except httpx.TransportError as exc:
                 if attempt >= self.max_retries:
-                    raise ModelError(f"could not reach the model endpoint: {exc!r}") from exc
+                    raise _transport_error(exc) from exc
             else:
                 if response.status_code < 400:
                     return response
                 await response.aread()
-                if attempt >= self.max_retries or response.status_code not in _RETRY_STATUSES:
+                if attempt >= self.max_retries or not _should_retry(response):
                     raise _status_error(response)
-                await asyncio.sleep(_retry_delay(attempt, response.headers.get("retry-after")))
-                attempt += 1
-                continue
-            await asyncio.sleep(_retry_delay(attempt, None))
+                delay = _server_delay(response.headers)
+            await asyncio.sleep(_retry_delay(attempt, delay))
             attempt += 1
 
 
-def _retry_delay(attempt: int, retry_after: str | None) -> float:
-    if retry_after is not None:
-        try:
-            seconds = float(retry_after)
-        except ValueError:
-            seconds = -1.0
-        if 0 <= seconds <= _MAX_RETRY_AFTER:
-            return seconds
+def _transport_error(exc: httpx.HTTPError) -> ModelError:
+    """The swarmlet exception for a failed connection, worded as the SDK provider words it."""
+    if isinstance(exc, httpx.TimeoutException):
+        # The cause chain only names httpx's internal cancel scope; the SDK says just this.
+        return ModelTimeoutError("the model endpoint timed out: Request timed out.")
+    return ModelError(f"the connection to the model endpoint failed: {_describe(exc)}")
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message`` of the first exception in ``exc``'s chain that has a message.
+
+    httpx's own exceptions are often empty (``ReadError('')``); the ``OSError`` under them
+    says what happened (``Connection reset by peer``).
+    """
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if str(cause):
+            return f"{type(cause).__name__}: {cause}"
+        cause = cause.__cause__ or cause.__context__
+    return type(exc).__name__
+
+
+def _should_retry(response: httpx.Response) -> bool:
+    """The SDK's rule: not past the Retry-After cap, then ``x-should-retry``, then the status."""
+    delay = _server_delay(response.headers)
+    if delay is not None and math.isfinite(delay) and delay > _MAX_RETRY_AFTER:
+        return False  # the server asks for more patience than a request should have
+    hint = response.headers.get("x-should-retry")
+    if hint in ("true", "false"):
+        return hint == "true"
+    return response.status_code in _RETRY_STATUSES or response.status_code >= 500
+
+
+def _server_delay(headers: httpx.Headers) -> float | None:
+    """Seconds the server asks to wait (``retry-after-ms``, ``retry-after``: seconds or date)."""
+    for name, divisor in (("retry-after-ms", 1000), ("retry-after", 1)):
+        value = headers.get(name)
+        if value is not None:
+            try:
+                return float(value) / divisor
+            except ValueError:
+                continue
+    try:
+        date = email.utils.parsedate_tz(headers.get("retry-after"))
+        return None if date is None else email.utils.mktime_tz(date) - time.time()
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _retry_delay(attempt: int, server_delay: float | None) -> float:
+    if server_delay is not None and 0 < server_delay <= _MAX_RETRY_AFTER:
+        return server_delay  # 0, negative (a past date) or NaN: back off instead
     backoff: float = min(0.5 * 2**attempt, _MAX_BACKOFF)
     return backoff * (1 - 0.25 * random.random())
 
 
 def _status_error(response: httpx.Response) -> ModelError:
-    """The swarmlet exception for an error status (same mapping as the SDK provider)."""
-    status = response.status_code
-    detail = _error_detail(response)
-    if status in (401, 403):
-        return ModelConfigurationError(
-            f"the endpoint refused the API key (HTTP {status}): {detail}", status_code=status
-        )
-    if status == 404:
-        return ModelConfigurationError(
-            f"the endpoint does not know this model or route (HTTP 404): {detail}",
-            status_code=status,
-        )
-    return ModelError(f"the model endpoint answered HTTP {status}: {detail}", status_code=status)
-
-
-def _error_detail(response: httpx.Response) -> str:
+    """The swarmlet exception for an error response (the mapping both providers share)."""
     try:
         body = _loads(response.content)
     except ValueError:
         body = None
-    if isinstance(body, dict):
-        error = body.get("error")
-        message = body.get("message") or (error.get("message") if isinstance(error, dict) else None)
-        if message:
-            return str(message)
-    return response.text[:500] or response.reason_phrase
+    detail = error_message(body) or response.text[:500] or response.reason_phrase
+    return status_error(response.status_code, detail)
 
 
 async def _sse_data(response: httpx.Response) -> AsyncIterator[bytes]:
@@ -306,14 +330,37 @@ async def _sse_data(response: httpx.Response) -> AsyncIterator[bytes]:
         yield b"\n".join(data)
 
 
+async def _deltas(response: httpx.Response) -> AsyncIterator[MessageDelta]:
+    """The deltas of a streamed response, failures translated as the SDK provider does."""
+    seen_choice = finished = False
+    try:
+        async for data in _sse_data(response):
+            if data == b"[DONE]":
+                break
+            choices = _chunk_choices(data)
+            if not choices:
+                continue
+            seen_choice = True
+            delta = _delta_from(choices[0])
+            finished = finished or bool(delta.finish_reason)
+            yield delta
+    except httpx.HTTPError as exc:
+        raise _transport_error(exc) from exc
+    if not seen_choice:
+        raise ModelResponseError("the endpoint streamed no choices (an empty or non-SSE body)")
+    if not finished:
+        logger.warning("the model's stream ended without a finish_reason; kept as received")
+
+
 def _chunk_choices(data: bytes) -> list[Any]:
     try:
         chunk = _loads(data)
     except ValueError as exc:
-        raise ModelResponseError(f"the endpoint sent a malformed stream chunk: {exc}") from exc
+        raise ModelResponseError(f"the endpoint sent a malformed response: {exc}") from exc
     if not isinstance(chunk, dict):
         raise ModelResponseError(
-            f"the endpoint sent a stream chunk that is not an object: {chunk!r}"
+            f"the endpoint sent a malformed response: a stream chunk that is not an object: "
+            f"{chunk!r}"
         )
     if chunk.get("error"):
         error = chunk["error"]
