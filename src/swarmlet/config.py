@@ -22,7 +22,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from swarmlet.exceptions import ConfigurationError
-from swarmlet.models.openai_compat import client_from_env, load_dotenv_file
+from swarmlet.models.env import load_dotenv_file
+from swarmlet.models.openai_compat import client_from_env
 
 __all__ = ["LOCAL_PREFIX", "OFFLINE_NOTICE", "ResolvedModel", "resolve_client"]
 

@@ -27,17 +27,16 @@ class Swarm:
     Args:
         client: an ``openai.AsyncOpenAI`` or ``openai.OpenAI`` client, any object with
             ``.chat.completions.create(**kwargs)``, or a provider instance
-            (:class:`swarmlet.models.Model`, e.g. a ``ScriptedModel``). ``None`` builds an
-            ``AsyncOpenAI`` client from ``OPENAI_API_KEY``/``OPENAI_BASE_URL`` (and ``.env``)
+            (:class:`swarmlet.models.Model`, e.g. a ``ScriptedModel``). ``None`` builds a
+            :class:`~swarmlet.models.fast_http.FastHTTPModel` from ``OPENAI_API_KEY`` /
+            ``OPENAI_BASE_URL`` / ``OPENAI_ORG_ID`` / ``OPENAI_PROJECT_ID`` (and ``.env``)
             the first time an agent with a string ``model`` needs it.
         tool_executor: thread pool for synchronous tools (default: a shared pool).
         max_retries: retries of a failed model request (429, 5xx, connection errors,
-            timeouts), with the ``openai`` client's backoff honouring ``Retry-After``.
-            Default: the client's own (2 for the client swarmlet builds).
-        timeout: seconds a model request may take. Default: the client's own (600 for the
-            client swarmlet builds).
+            timeouts), with backoff honouring ``Retry-After``. Default: 2.
+        timeout: seconds a model request may take (connect, and each read). Default: 600.
 
-    ``max_retries``/``timeout`` configure the client swarmlet builds; with an ``openai``
+    ``max_retries``/``timeout`` configure the provider swarmlet builds; with an ``openai``
     client they are applied to a copy of it (``client.with_options``).
     """
 
@@ -71,15 +70,25 @@ class Swarm:
             return agent.model
         with self._provider_lock:
             if self._provider is None:
-                # Imported here: the openai package takes ~1 s to import, and runs that only
-                # use provider instances never need it.
-                from swarmlet.models.openai_compat import OpenAIChatModel, client_from_env
-
-                client = self.client
-                if client is None:
-                    client = client_from_env(**self._client_options)
-                self._provider = OpenAIChatModel(client)
+                self._provider = self._default_provider()
             return self._provider
+
+    def _default_provider(self) -> Model:
+        """The provider for agents with a model *name*: the given client's, or one from env.
+
+        With no client, swarmlet's own lean HTTP provider is used: it sends the same requests
+        as the SDK and fails the same way (the fault suite runs against both), at a fraction of
+        the SDK's CPU per request (docs/benchmarks.md). An ``openai`` client passed in is used
+        through the SDK. Both imports happen here, on first use: the openai package alone takes
+        most of a second to import.
+        """
+        if self.client is None:
+            from swarmlet.models.fast_http import FastHTTPModel
+
+            return FastHTTPModel.from_env(**self._client_options)
+        from swarmlet.models.openai_compat import OpenAIChatModel
+
+        return OpenAIChatModel(self.client)
 
     def events(
         self,

@@ -55,6 +55,7 @@ from swarmlet.models.base import (
     ToolCall,
     ToolCallFragment,
 )
+from swarmlet.models.env import endpoint_from_env
 from swarmlet.models.wire import chat_params, error_message, status_error
 
 __all__ = ["FastHTTPModel"]
@@ -131,6 +132,50 @@ class FastHTTPModel:
         self._in_flight = [0] * shards
         self._first_free = 0  # no shard before this one has a free connection
         self._ssl: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def from_env(
+        cls,
+        *,
+        base_url: str | None = None,
+        load_dotenv: bool = True,
+        **options: Any,
+    ) -> FastHTTPModel:
+        """A provider for the endpoint the environment configures, as the SDK would read it.
+
+        ``OPENAI_API_KEY``, ``OPENAI_BASE_URL`` (``base_url`` wins), ``OPENAI_ORG_ID`` and
+        ``OPENAI_PROJECT_ID``, from the environment or a ``.env`` file; ``options`` go to the
+        constructor (``max_retries``, ``timeout``, ``max_connections``...).
+
+        Raises:
+            ConfigurationError: neither a key nor a base URL is configured.
+        """
+        endpoint = endpoint_from_env(base_url=base_url, load_dotenv=load_dotenv)
+        headers = dict(options.pop("headers", None) or {})
+        if endpoint.organization:
+            headers.setdefault("OpenAI-Organization", endpoint.organization)
+        if endpoint.project:
+            headers.setdefault("OpenAI-Project", endpoint.project)
+        return cls(endpoint.base_url, endpoint.api_key, headers=headers, **options)
+
+    def _bind_loop(self) -> None:
+        """Start a fresh pool when called from a new event loop.
+
+        Connections belong to the loop that opened them; after ``asyncio.run`` returns, that
+        loop is closed and its connections are unusable. Calling from a new loop (a second
+        ``asyncio.run``) would otherwise fail with "Event loop is closed". A pool passed in as
+        ``http_client`` is the caller's and is left alone. Using one provider from two loops
+        *at the same time* is not supported; switching loops between calls is.
+        """
+        loop = asyncio.get_running_loop()
+        if loop is self._loop:
+            return
+        if self._owns_client:
+            self._shards = [None] * len(self._shards)
+            self._in_flight = [0] * len(self._shards)
+            self._first_free = 0
+        self._loop = loop
 
     def _client(self, index: int) -> httpx.AsyncClient:
         client = self._shards[index]
@@ -194,6 +239,7 @@ class FastHTTPModel:
 
     def _acquire(self) -> int:
         """Take a slot on the first shard with a free connection (the least busy if none)."""
+        self._bind_loop()
         in_flight, size = self._in_flight, self._shard_size
         index = self._first_free
         while index < len(in_flight) and in_flight[index] >= size:
@@ -206,7 +252,8 @@ class FastHTTPModel:
         return index
 
     def _release(self, index: int) -> None:
-        self._in_flight[index] -= 1
+        # max(): a pool restarted for a new loop (see _bind_loop) has fresh counters.
+        self._in_flight[index] = max(0, self._in_flight[index] - 1)
         if index < self._first_free:
             self._first_free = index
 

@@ -13,14 +13,12 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import os
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import openai
 
 from swarmlet.exceptions import (
-    ConfigurationError,
     ModelError,
     ModelResponseError,
     ModelTimeoutError,
@@ -33,14 +31,12 @@ from swarmlet.models.base import (
     ToolCall,
     ToolCallFragment,
 )
+from swarmlet.models.env import endpoint_from_env
 from swarmlet.models.wire import chat_params, error_message, status_error
 
-__all__ = ["OpenAIChatModel", "client_from_env", "load_dotenv_file"]
+__all__ = ["OpenAIChatModel", "client_from_env"]
 
 logger = logging.getLogger("swarmlet.models")
-
-NO_KEY_PLACEHOLDER = "swarmlet-no-key"
-"""API key sent to a custom base URL when none is configured (local servers ignore it)."""
 
 
 def client_from_env(
@@ -50,38 +46,16 @@ def client_from_env(
     timeout: float | None = 600.0,
     load_dotenv: bool = True,
 ) -> openai.AsyncOpenAI:
-    """Build an ``AsyncOpenAI`` client from ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``.
-
-    A ``.env`` file (searched from the working directory upwards) is loaded first, without
-    overriding variables already set. ``base_url``, when given, wins over ``OPENAI_BASE_URL``.
-    A base URL without a key is allowed: local servers (Ollama, vLLM, llama.cpp, LM Studio)
-    do not check it.
-    """
-    if load_dotenv:
-        load_dotenv_file()
-    key = os.environ.get("OPENAI_API_KEY") or None
-    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
-    if key is None and base_url is None:
-        raise ConfigurationError(
-            "No model endpoint configured: set OPENAI_API_KEY (in the environment or a .env "
-            "file), or OPENAI_BASE_URL for a local OpenAI-compatible server, or pass "
-            "client=... to Swarm(), or give the agent a provider instance as its model."
-        )
+    """Build an ``AsyncOpenAI`` client from the environment (see :func:`endpoint_from_env`)."""
+    endpoint = endpoint_from_env(base_url=base_url, load_dotenv=load_dotenv)
     return openai.AsyncOpenAI(
-        api_key=key or NO_KEY_PLACEHOLDER,
-        base_url=base_url,
+        api_key=endpoint.api_key,
+        base_url=endpoint.base_url,
+        organization=endpoint.organization,
+        project=endpoint.project,
         max_retries=max_retries,
         timeout=timeout,
     )
-
-
-def load_dotenv_file() -> None:
-    """Load ``.env`` (from the working directory upwards) without overriding set variables."""
-    from dotenv import find_dotenv, load_dotenv
-
-    path = find_dotenv(usecwd=True)
-    if path:
-        load_dotenv(path, override=False)
 
 
 class OpenAIChatModel:
