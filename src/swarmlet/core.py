@@ -66,7 +66,9 @@ class Swarm:
 
     def _resolve(self, agent: Agent) -> Model:
         """The provider serving ``agent``: its own instance, or the client's."""
-        if isinstance(agent.model, Model):
+        # Testing for str, not for the Model protocol: a runtime-checkable Protocol isinstance
+        # is slow, and this runs on every turn. Agent validation allows only the two.
+        if not isinstance(agent.model, str):
             return agent.model
         with self._provider_lock:
             if self._provider is None:
