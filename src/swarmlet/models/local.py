@@ -177,6 +177,8 @@ class LocalModel:
             ``None`` samples differently each time.
         max_tokens: reply length limit unless a request's settings say otherwise.
         temperature: sampling temperature unless a request's settings say otherwise.
+        repeat_penalty: llama.cpp's repetition penalty unless a request's settings say
+            otherwise (1.0 turns it off).
 
     Raises:
         ConfigurationError: llama-cpp-python or the model file is missing.
@@ -194,6 +196,7 @@ class LocalModel:
         seed: int | None = 0,
         max_tokens: int = 512,
         temperature: float = 0.2,
+        repeat_penalty: float = 1.2,
     ) -> None:
         # Imported here, not at module level: `import swarmlet` must not pay for llama.cpp.
         self._llama_cpp = _import_llama_cpp()
@@ -205,6 +208,8 @@ class LocalModel:
         self.seed = seed
         self.max_tokens = max_tokens
         self.temperature = temperature
+        # Small models loop on one sentence without a penalty (SmolLM2-135M does at 1.0).
+        self.repeat_penalty = repeat_penalty
         self.last_requested_model: str | None = None
 
     def __repr__(self) -> str:
@@ -268,6 +273,7 @@ class LocalModel:
     def _sampling(self, settings: Mapping[str, Any]) -> dict[str, Any]:
         sampling: dict[str, Any] = {
             "temperature": self.temperature,
+            "repeat_penalty": self.repeat_penalty,
             "max_tokens": self.max_tokens,
             "seed": self.seed,
         }
