@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from swarmlet.testing.server import ScriptedServer
+
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 
@@ -42,3 +44,10 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     yield
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    """A scripted Chat Completions server on 127.0.0.1 for one test (modules may override)."""
+    with ScriptedServer() as srv:
+        yield srv

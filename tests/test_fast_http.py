@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -19,33 +19,12 @@ from swarmlet.exceptions import (
     ModelTimeoutError,
     RunError,
 )
-from swarmlet.models import Model, ModelRequest
+from swarmlet.models import Model
 from swarmlet.models.fast_http import FastHTTPModel
 from swarmlet.models.merge import DeltaAccumulator
 from swarmlet.models.openai_compat import OpenAIChatModel
 from swarmlet.testing.server import ScriptedReply, ScriptedServer
-
-USER = [{"role": "user", "content": "Where is my order?"}]
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "lookup_order",
-            "description": "Find an order.",
-            "parameters": {
-                "type": "object",
-                "properties": {"order_id": {"type": "string"}},
-                "required": ["order_id"],
-            },
-        },
-    }
-]
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as srv:
-        yield srv
+from tests.http_support import TOOLS, USER, request, two_calls
 
 
 @pytest.fixture
@@ -53,22 +32,6 @@ async def model(server: ScriptedServer) -> AsyncIterator[FastHTTPModel]:
     provider = FastHTTPModel(base_url=server.base_url, api_key="k", max_retries=0)
     yield provider
     await provider.aclose()
-
-
-def request(**kwargs: object) -> ModelRequest:
-    return ModelRequest(
-        model="scripted", messages=[{"role": "system", "content": "s"}, *USER], **kwargs
-    )  # type: ignore[arg-type]
-
-
-def two_calls(**kwargs: object) -> ScriptedReply:
-    return ScriptedReply(
-        tool_calls=[
-            {"name": "lookup_order", "arguments": {"order_id": "A1", "note": "x" * 40}},
-            {"name": "lookup_order", "arguments": {"order_id": "B2", "note": "y" * 40}},
-        ],
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 def test_is_a_model() -> None:

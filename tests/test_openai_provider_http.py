@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import openai
 import pytest
@@ -11,52 +10,14 @@ import pytest
 from swarmlet import Agent, Swarm
 from swarmlet.events import ToolCallDelta
 from swarmlet.exceptions import ModelConfigurationError, ModelError
-from swarmlet.models import ModelRequest
 from swarmlet.models.merge import DeltaAccumulator
 from swarmlet.models.openai_compat import OpenAIChatModel
 from swarmlet.testing.server import ScriptedReply, ScriptedServer
-
-USER = [{"role": "user", "content": "Where is my order?"}]
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "lookup_order",
-            "description": "Find an order.",
-            "parameters": {
-                "type": "object",
-                "properties": {"order_id": {"type": "string"}},
-                "required": ["order_id"],
-            },
-        },
-    }
-]
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as srv:
-        yield srv
+from tests.http_support import TOOLS, USER, request, two_calls
 
 
 def async_model(server: ScriptedServer) -> OpenAIChatModel:
     return OpenAIChatModel(openai.AsyncOpenAI(base_url=server.base_url, api_key="k", max_retries=0))
-
-
-def request(**kwargs: object) -> ModelRequest:
-    return ModelRequest(
-        model="scripted", messages=[{"role": "system", "content": "s"}, *USER], **kwargs
-    )  # type: ignore[arg-type]
-
-
-def two_calls(**kwargs: object) -> ScriptedReply:
-    return ScriptedReply(
-        tool_calls=[
-            {"name": "lookup_order", "arguments": {"order_id": "A1", "note": "x" * 40}},
-            {"name": "lookup_order", "arguments": {"order_id": "B2", "note": "y" * 40}},
-        ],
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 async def test_complete_text_and_request_shape(server: ScriptedServer) -> None:
