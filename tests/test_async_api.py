@@ -149,3 +149,17 @@ def test_agent_strict_and_model_settings_reach_the_request() -> None:
     assert function["parameters"]["additionalProperties"] is False
     assert function["parameters"]["required"] == ["order_id", "verbose"]
     assert request.settings == {"temperature": 0.1} and request.model == "small-model"
+
+
+def test_sync_api_inside_an_async_tool_is_a_clear_error_not_a_deadlock() -> None:
+    from swarmlet.exceptions import UsageError
+
+    swarm = Swarm(client=ScriptedModel([tool_call("nested"), "after"]))
+
+    async def nested() -> str:
+        with pytest.raises(UsageError, match="run_async"):
+            swarm.run(Agent(), USER)  # would block the loop it runs on
+        return "refused"
+
+    response = swarm.run(Agent(functions=[nested]), USER)
+    assert response.messages[1]["content"] == "refused"

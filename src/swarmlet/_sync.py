@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from swarmlet.exceptions import UsageError
+
 T = TypeVar("T")
 
 __all__ = ["BackgroundLoop", "shared_loop"]
@@ -43,9 +45,20 @@ class BackgroundLoop:
             return self._loop
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` on the background loop and return its result (or raise its error)."""
-        future = asyncio.run_coroutine_threadsafe(coro, self._get_loop())
-        return _wait(future)
+        """Run ``coro`` on the background loop and return its result (or raise its error).
+
+        Raises:
+            UsageError: called from the loop's own thread (an async tool or callable
+                instructions calling the sync API), which would wait on itself forever.
+        """
+        loop = self._get_loop()
+        if threading.current_thread() is self._thread:
+            coro.close()
+            raise UsageError(
+                "the synchronous Swarm API was called from inside a running swarmlet run "
+                "(an async tool or instructions); use `await client.run_async(...)` there"
+            )
+        return _wait(asyncio.run_coroutine_threadsafe(coro, loop))
 
     def iterate(self, agen: AsyncIterator[T]) -> Iterator[T]:
         """Iterate an async iterator from sync code, one item per round trip to the loop."""
