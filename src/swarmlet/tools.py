@@ -106,7 +106,7 @@ async def execute_tool_call(
         kwargs[CONTEXT_PARAMETER] = context_variables
     try:
         raw = await _invoke(tool, args, kwargs, executor)
-    except TimeoutError:
+    except (TimeoutError, asyncio.TimeoutError):  # distinct classes before Python 3.11
         return _failure(
             call, f"{call.name} did not finish within {tool.timeout} s.", "TimeoutError"
         )
