@@ -871,3 +871,12 @@ def test_hand_built_schema_passes_arguments_through() -> None:
         "description": "",
         "parameters": {"type": "object", "properties": {}},
     }
+
+
+def test_a_name_the_api_would_reject_is_a_clear_schema_error() -> None:
+    with pytest.raises(
+        SchemaError, match=r"'<lambda>' cannot be a tool name.*@tool\(name=\.\.\.\)"
+    ):
+        function_schema(lambda: None)
+    named = tool(name="ping")(lambda: None)
+    assert function_schema(named).name == "ping"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -272,7 +273,7 @@ def _cached_build(func: Callable[..., Any], strict: bool, options: ToolOptions) 
 
 
 def _build(func: Callable[..., Any], strict: bool, options: ToolOptions) -> FunctionSchema:
-    name = options.name or _default_name(func)
+    name = _checked_name(options.name or _default_name(func))
     is_strict = strict if options.strict is None else options.strict
     signature = _signature(func, name)
     params, takes_context, accepts_extra = _collect(signature, _type_hints(func, name, signature))
@@ -310,6 +311,22 @@ def _default_name(func: Callable[..., Any]) -> str:
     name = getattr(target, "__name__", None)
     # A callable object has no __name__ of its own; its class names the behaviour.
     return name if isinstance(name, str) else type(target).__name__
+
+
+_TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _checked_name(name: str) -> str:
+    """Refuse names the Chat Completions API rejects (a lambda's ``<lambda>``, for one).
+
+    Failing here names the culprit; the API would answer a 400 about the whole request.
+    """
+    if not _TOOL_NAME.fullmatch(name):
+        raise SchemaError(
+            f"{name!r} cannot be a tool name: the API accepts 1-64 letters, digits, '_' or "
+            "'-'. Give the function a name (def instead of lambda) or use @tool(name=...)."
+        )
+    return name
 
 
 def _docstring(func: Callable[..., Any]) -> str | None:
