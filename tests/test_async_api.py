@@ -163,3 +163,15 @@ def test_sync_api_inside_an_async_tool_is_a_clear_error_not_a_deadlock() -> None
 
     response = swarm.run(Agent(functions=[nested]), USER)
     assert response.messages[1]["content"] == "refused"
+
+
+async def test_model_errors_keep_their_underlying_cause() -> None:
+    import openai
+
+    from swarmlet.testing.server import ScriptedReply, ScriptedServer
+
+    with ScriptedServer([ScriptedReply(status=500)]) as server:
+        client = openai.AsyncOpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+        with pytest.raises(ModelError) as caught:
+            await Swarm(client=client).run_async(Agent(model="scripted"), USER)
+    assert isinstance(caught.value.__cause__, openai.InternalServerError)

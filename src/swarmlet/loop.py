@@ -123,7 +123,8 @@ async def _model_turn(
         else:
             message = await model.complete(request)
     except RunError as exc:
-        raise _with_position(exc, state) from None
+        _with_position(exc, state)
+        raise  # the same exception, so its cause (the SDK or transport error) stays attached
     except SwarmletError:
         raise  # a usage or configuration error: the caller's bug, not a run failure
     except Exception as exc:
