@@ -169,12 +169,7 @@ class Swarm:
             max_turns=max_turns,
             execute_tools=execute_tools,
         )
-        # aclosing: finish the generator (and its debug-logging scope) before returning.
-        async with contextlib.aclosing(events):
-            async for event in events:
-                if isinstance(event, RunCompleted):
-                    return event.response
-        raise AssertionError("a run always ends with RunCompleted")  # pragma: no cover
+        return await _final_response(events)
 
     @overload
     def run(
@@ -220,29 +215,29 @@ class Swarm:
         (``{"delim": "start"}``, deltas with ``sender``, ``{"delim": "end"}``,
         ``{"response": Response}``); otherwise the :class:`Response`.
         """
-        if stream:
-            events = self.events(
-                agent,
-                messages,
-                context_variables,
-                model_override,
-                stream=True,
-                debug=debug,
-                max_turns=max_turns,
-                execute_tools=execute_tools,
-            )
-            return self._loop.iterate(to_swarm_events(events))
-        return self._loop.run(
-            self.run_async(
-                agent,
-                messages,
-                context_variables,
-                model_override,
-                debug=debug,
-                max_turns=max_turns,
-                execute_tools=execute_tools,
-            )
+        events = self.events(
+            agent,
+            messages,
+            context_variables,
+            model_override,
+            stream=stream,
+            debug=debug,
+            max_turns=max_turns,
+            execute_tools=execute_tools,
         )
+        if stream:
+            return self._loop.iterate(to_swarm_events(events))
+        return self._loop.run(_final_response(events))
+
+
+async def _final_response(events: AsyncGenerator[Event, None]) -> Response:
+    """Drain a run's events and return its :class:`Response`."""
+    # aclosing: finish the generator (and its debug-logging scope) before returning.
+    async with contextlib.aclosing(events):
+        async for event in events:
+            if isinstance(event, RunCompleted):
+                return event.response
+    raise AssertionError("a run always ends with RunCompleted")  # pragma: no cover
 
 
 async def _with_debug(
