@@ -31,7 +31,6 @@ import asyncio
 import email.utils
 import importlib
 import json
-import logging
 import math
 import random
 import time
@@ -56,7 +55,7 @@ from swarmlet.models.base import (
     ToolCallFragment,
 )
 from swarmlet.models.env import endpoint_from_env
-from swarmlet.models.wire import chat_params, error_message, status_error
+from swarmlet.models.wire import chat_params, checked_stream, error_message, status_error
 
 __all__ = ["FastHTTPModel"]
 
@@ -67,7 +66,6 @@ request and O(N^2) per burst: 10,000 concurrent conversations did not finish in 
 cost 25 ms of CPU each. Shards of 16 keep that scan short; the total stays
 ``max_connections``."""
 
-logger = logging.getLogger("swarmlet.models")
 
 _RETRY_STATUSES = frozenset({408, 409, 429})  # and every 5xx
 _MAX_BACKOFF = 8.0
@@ -379,24 +377,21 @@ async def _sse_data(response: httpx.Response) -> AsyncIterator[bytes]:
 
 async def _deltas(response: httpx.Response) -> AsyncIterator[MessageDelta]:
     """The deltas of a streamed response, failures translated as the SDK provider does."""
-    seen_choice = finished = False
     try:
-        async for data in _sse_data(response):
-            if data == b"[DONE]":
-                break
-            choices = _chunk_choices(data)
-            if not choices:
-                continue
-            seen_choice = True
-            delta = _delta_from(choices[0])
-            finished = finished or bool(delta.finish_reason)
+        async for delta in checked_stream(_choice_deltas(response)):
             yield delta
     except httpx.HTTPError as exc:
         raise _transport_error(exc) from exc
-    if not seen_choice:
-        raise ModelResponseError("the endpoint streamed no choices (an empty or non-SSE body)")
-    if not finished:
-        logger.warning("the model's stream ended without a finish_reason; kept as received")
+
+
+async def _choice_deltas(response: httpx.Response) -> AsyncIterator[MessageDelta]:
+    """One delta per server-sent chunk that has a choice, up to ``[DONE]``."""
+    async for data in _sse_data(response):
+        if data == b"[DONE]":
+            break
+        choices = _chunk_choices(data)
+        if choices:
+            yield _delta_from(choices[0])
 
 
 def _chunk_choices(data: bytes) -> list[Any]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -32,11 +31,9 @@ from swarmlet.models.base import (
     ToolCallFragment,
 )
 from swarmlet.models.env import endpoint_from_env
-from swarmlet.models.wire import chat_params, error_message, status_error
+from swarmlet.models.wire import chat_params, checked_stream, error_message, status_error
 
 __all__ = ["OpenAIChatModel", "client_from_env"]
-
-logger = logging.getLogger("swarmlet.models")
 
 
 def client_from_env(
@@ -99,15 +96,8 @@ class OpenAIChatModel:
         ``finish_reason`` is accepted as it is (logged): what arrived is the reply.
         """
         chunks = await self._call(self.params(request, stream=True))
-        seen_choice = finished = False
         try:
-            async for chunk in _aiterate(chunks):
-                choices = _field(chunk, "choices")
-                if not choices:
-                    continue
-                seen_choice = True
-                delta = _delta_from(choices[0])
-                finished = finished or bool(delta.finish_reason)
+            async for delta in checked_stream(_choice_deltas(chunks)):
                 yield delta
         except SwarmletError:
             raise
@@ -116,10 +106,6 @@ class OpenAIChatModel:
         finally:
             # Early exit or failure: release the HTTP connection instead of leaking it.
             await _close(chunks)
-        if not seen_choice:
-            raise ModelResponseError("the endpoint streamed no choices (an empty or non-SSE body)")
-        if not finished:
-            logger.warning("the model's stream ended without a finish_reason; kept as received")
 
     async def _call(self, params: dict[str, Any]) -> Any:
         try:
@@ -183,6 +169,14 @@ def _delta_from(choice: Any) -> MessageDelta:
         refusal=_field(delta, "refusal"),
         finish_reason=_field(choice, "finish_reason"),
     )
+
+
+async def _choice_deltas(chunks: Any) -> AsyncIterator[MessageDelta]:
+    """One delta per SDK chunk that has a choice (usage and content-filter chunks have none)."""
+    async for chunk in _aiterate(chunks):
+        choices = _field(chunk, "choices")
+        if choices:
+            yield _delta_from(choices[0])
 
 
 async def _aiterate(chunks: Any) -> AsyncIterator[Any]:

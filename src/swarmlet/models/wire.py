@@ -8,13 +8,17 @@ provider never pays the SDK's import and the two cannot drift apart.
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
-from swarmlet.exceptions import ModelConfigurationError, ModelError
-from swarmlet.models.base import ModelRequest
+from swarmlet.exceptions import ModelConfigurationError, ModelError, ModelResponseError
+from swarmlet.models.base import MessageDelta, ModelRequest
 
-__all__ = ["chat_params", "error_message", "status_error"]
+__all__ = ["chat_params", "checked_stream", "error_message", "status_error"]
+
+logger = logging.getLogger("swarmlet.models")
 
 
 def chat_params(
@@ -88,3 +92,22 @@ def _valid_unicode(value: Any) -> Any:
         fixed = {key: _valid_unicode(item) for key, item in value.items()}
         return value if all(fixed[k] is v for k, v in value.items()) else fixed
     return value
+
+
+async def checked_stream(deltas: AsyncIterator[MessageDelta]) -> AsyncIterator[MessageDelta]:
+    """Pass a stream's deltas on, applying the stream policy both providers document.
+
+    ``deltas`` holds one delta per chunk that had a choice. A stream with no choice at all
+    (an empty stream, or a body that is not server-sent events) raises
+    ``ModelResponseError``, as a complete response without choices does. A stream that ends
+    without a ``finish_reason`` is accepted as it is (logged): what arrived is the reply.
+    """
+    seen_choice = finished = False
+    async for delta in deltas:
+        seen_choice = True
+        finished = finished or bool(delta.finish_reason)
+        yield delta
+    if not seen_choice:
+        raise ModelResponseError("the endpoint streamed no choices (an empty or non-SSE body)")
+    if not finished:
+        logger.warning("the model's stream ended without a finish_reason; kept as received")
