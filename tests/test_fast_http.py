@@ -24,7 +24,14 @@ from swarmlet.models.fast_http import FastHTTPModel
 from swarmlet.models.merge import DeltaAccumulator
 from swarmlet.models.openai_compat import OpenAIChatModel
 from swarmlet.testing.server import ScriptedReply, ScriptedServer
-from tests.http_support import TOOLS, USER, request, two_calls
+from tests.http_support import (
+    TOOLS,
+    USER,
+    assert_two_lookups_answered,
+    lookup_order,
+    request,
+    two_calls,
+)
 
 
 @pytest.fixture
@@ -198,11 +205,6 @@ async def test_timeout_and_unreachable_endpoint() -> None:
     await closed.aclose()
 
 
-def lookup_order(order_id: str, note: str = "") -> dict[str, str]:
-    """Find an order."""
-    return {"order_id": order_id, "status": "shipped"}
-
-
 @pytest.mark.parametrize("stream", [False, True])
 async def test_full_run_through_swarm(server: ScriptedServer, stream: bool) -> None:
     server.add(two_calls(chunks=3, tool_calls_per_chunk=True), "Both shipped.")
@@ -218,12 +220,7 @@ async def test_full_run_through_swarm(server: ScriptedServer, stream: bool) -> N
     else:
         response = await client.run_async(agent, USER)
     await provider.aclose()
-    assert [m["role"] for m in response.messages] == ["assistant", "tool", "tool", "assistant"]
-    assert json.loads(response.messages[2]["content"]) == {"order_id": "B2", "status": "shipped"}
-    assert response.messages[-1]["content"] == "Both shipped."
-    followup = server.requests[1]["messages"]
-    assert [m["role"] for m in followup] == ["system", "user", "assistant", "tool", "tool"]
-    assert "sender" not in followup[2] and "tool_name" not in followup[3]
+    assert_two_lookups_answered(response, server)
 
 
 async def test_run_error_carries_position(server: ScriptedServer) -> None:

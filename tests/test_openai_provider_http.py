@@ -13,7 +13,14 @@ from swarmlet.exceptions import ModelConfigurationError, ModelError
 from swarmlet.models.merge import DeltaAccumulator
 from swarmlet.models.openai_compat import OpenAIChatModel
 from swarmlet.testing.server import ScriptedReply, ScriptedServer
-from tests.http_support import TOOLS, USER, request, two_calls
+from tests.http_support import (
+    TOOLS,
+    USER,
+    assert_two_lookups_answered,
+    lookup_order,
+    request,
+    two_calls,
+)
 
 
 def async_model(server: ScriptedServer) -> OpenAIChatModel:
@@ -59,11 +66,6 @@ async def test_stream_merges_arguments_split_across_chunks(
     assert server.requests[0]["stream"] is True
 
 
-def lookup_order(order_id: str, note: str = "") -> dict[str, str]:
-    """Find an order."""
-    return {"order_id": order_id, "status": "shipped"}
-
-
 @pytest.mark.parametrize("stream", [False, True])
 def test_full_run_over_http_with_the_sync_client(server: ScriptedServer, stream: bool) -> None:
     server.add(two_calls(chunks=3, tool_calls_per_chunk=True), "Both shipped.")
@@ -74,12 +76,7 @@ def test_full_run_over_http_with_the_sync_client(server: ScriptedServer, stream:
         response = events[-1]["response"]
     else:
         response = client.run(agent, USER)
-    assert [m["role"] for m in response.messages] == ["assistant", "tool", "tool", "assistant"]
-    assert json.loads(response.messages[2]["content"]) == {"order_id": "B2", "status": "shipped"}
-    assert response.messages[-1]["content"] == "Both shipped."
-    followup = server.requests[1]["messages"]
-    assert [m["role"] for m in followup] == ["system", "user", "assistant", "tool", "tool"]
-    assert "sender" not in followup[2] and "tool_name" not in followup[3]
+    assert_two_lookups_answered(response, server)
 
 
 async def test_async_stream_events_over_http(server: ScriptedServer) -> None:
