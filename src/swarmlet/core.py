@@ -235,7 +235,7 @@ async def _final_response(events: AsyncGenerator[Event, None]) -> Response:
     # aclosing: finish the generator (and its debug-logging scope) before returning.
     async with contextlib.aclosing(events):
         async for event in events:
-            if isinstance(event, RunCompleted):
+            if isinstance(event, RunCompleted) and not event.path:  # not a sub-run's
                 return event.response
     raise AssertionError("a run always ends with RunCompleted")  # pragma: no cover
 

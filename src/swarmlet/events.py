@@ -3,13 +3,23 @@
 The run loop yields these in order. ``Swarm.stream`` passes them to the caller;
 :func:`to_swarm_events` turns them into Swarm's ``{"delim": ...}`` / delta / ``{"response": ...}``
 dicts for ``run(stream=True)``.
+
+Every event has a ``path``: empty for events of the run itself; for events of a *sub-run* (an
+agent used as a tool, whose run happens inside one of this run's tool calls) it holds the
+tool-call ids leading to it, outermost first. ``("call_a",)`` is an event of the sub-run started
+by this run's tool call ``call_a``; ``("call_a", "call_b")`` one of the sub-run started inside
+that sub-run by its call ``call_b``. The event's ``agent`` (or ``response.agent``) says which
+agent produced it; the matching :class:`ToolCallStarted` of the parent says which tool.
+Consumers that only care about the run itself skip events whose ``path`` is not empty
+(:func:`to_swarm_events` does).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from swarmlet.agent import Agent, Response
 
@@ -17,6 +27,7 @@ __all__ = [
     "Event",
     "Handoff",
     "MessageCompleted",
+    "Path",
     "RunCompleted",
     "TextDelta",
     "ToolCallDelta",
@@ -24,7 +35,11 @@ __all__ = [
     "ToolCallStarted",
     "TurnStarted",
     "to_swarm_events",
+    "with_origin",
 ]
+
+Path = tuple[str, ...]
+"""Tool-call ids from the top-level run down to the sub-run that produced an event."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +48,7 @@ class TurnStarted:
 
     agent: Agent
     turn: int
+    path: Path = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +57,7 @@ class TextDelta:
 
     agent: Agent
     text: str
+    path: Path = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +69,7 @@ class ToolCallDelta:
     id: str | None
     name: str | None
     arguments: str | None
+    path: Path = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +78,7 @@ class MessageCompleted:
 
     agent: Agent
     message: dict[str, Any]
+    path: Path = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +89,7 @@ class ToolCallStarted:
     call_id: str
     name: str
     arguments: str
+    path: Path = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +105,7 @@ class ToolCallFinished:
     content: str
     error: str | None
     message: dict[str, Any]
+    path: Path = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +114,7 @@ class Handoff:
 
     from_agent: Agent
     to_agent: Agent
+    path: Path = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +122,7 @@ class RunCompleted:
     """The run ended; ``response`` is what ``run``/``run_async`` return."""
 
     response: Response
+    path: Path = ()
 
 
 Event = (
@@ -114,6 +137,13 @@ Event = (
 )
 """Any event a run can produce."""
 
+E = TypeVar("E", bound=Event)
+
+
+def with_origin(event: E, call_id: str) -> E:
+    """``event`` re-tagged as coming from the sub-run started by tool call ``call_id``."""
+    return dataclasses.replace(event, path=(call_id, *event.path))
+
 
 async def to_swarm_events(events: AsyncIterator[Event]) -> AsyncIterator[dict[str, Any]]:
     """Translate typed events into Swarm's streamed dicts.
@@ -124,6 +154,8 @@ async def to_swarm_events(events: AsyncIterator[Event]) -> AsyncIterator[dict[st
     """
     first_in_turn = False
     async for event in events:
+        if event.path:
+            continue  # a sub-run's event: Swarm's stream shows the run itself only
         if isinstance(event, TurnStarted):
             first_in_turn = True
             yield {"delim": "start"}

@@ -399,6 +399,8 @@ class _Repl:
         renderer = _Renderer(self.console)
         async with contextlib.aclosing(events):
             async for event in events:
+                if event.path:
+                    continue  # a sub-run's event (an agent used as a tool): not shown
                 renderer.show(event)
                 if isinstance(event, RunCompleted):
                     return event.response

@@ -1,0 +1,65 @@
+"""The tool call running now, and how it adds events to its run's stream.
+
+While a run executes a tool call, :func:`current_call` returns a :class:`RunningCall` for it
+(in coroutine tools, and in synchronous tools' worker threads, which get a copy of the
+context). A tool that runs something observable of its own — an agent used as a tool runs a
+whole sub-run — passes that work's events to :meth:`RunningCall.emit`: they appear in the
+calling run's event stream while the tool is still running, tagged with the call's id in
+their ``path`` (see :mod:`swarmlet.events`), before the call's ``ToolCallFinished``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from swarmlet.agent import Agent
+from swarmlet.events import Event, with_origin
+from swarmlet.models.base import ToolCall
+
+__all__ = ["RunningCall", "current_call"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunningCall:
+    """A tool call being executed by a run.
+
+    Attributes:
+        call: the call as the model sent it (``call.id`` is its id in the run's history).
+        agent: the agent whose tool this is.
+    """
+
+    call: ToolCall
+    agent: Agent
+    _sink: Callable[[Event], None]
+    _loop: asyncio.AbstractEventLoop
+    _loop_thread: int
+
+    def emit(self, event: Event) -> None:
+        """Add ``event`` to the run's stream, tagged as coming from this call.
+
+        Safe to call from the run's event loop and from a worker thread.
+        """
+        tagged = with_origin(event, self.call.id)
+        if threading.get_ident() == self._loop_thread:
+            self._sink(tagged)
+        else:
+            self._loop.call_soon_threadsafe(self._sink, tagged)
+
+
+_current: contextvars.ContextVar[RunningCall | None] = contextvars.ContextVar(
+    "swarmlet_running_call", default=None
+)
+
+
+def current_call() -> RunningCall | None:
+    """The tool call being executed in this context, or ``None`` outside a tool."""
+    return _current.get()
+
+
+def enter_call(call: ToolCall, agent: Agent, sink: Callable[[Event], None]) -> None:
+    """Make ``call`` current for the rest of this task (the tool phase runs each in its own)."""
+    _current.set(RunningCall(call, agent, sink, asyncio.get_running_loop(), threading.get_ident()))

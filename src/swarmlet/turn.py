@@ -1,0 +1,137 @@
+"""One model turn: build the request, call the model (streaming or not), record the reply.
+
+A turn ends in one outcome: :class:`~swarmlet.outcomes.Answer` (no tool calls),
+:class:`~swarmlet.outcomes.RunTools`, or :class:`~swarmlet.outcomes.Finish` when tools are not
+to be executed.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+
+from swarmlet.events import Event, MessageCompleted, TextDelta, ToolCallDelta
+from swarmlet.exceptions import ModelError, RunError, SwarmletError
+from swarmlet.messages import assistant_to_dict, to_api_messages
+from swarmlet.models.base import AssistantMessage, MessageDelta, Model, ModelRequest, ToolCall
+from swarmlet.models.merge import DeltaAccumulator
+from swarmlet.outcomes import Answer, Finish, Outcome, RunTools
+from swarmlet.state import RunState
+from swarmlet.tools import bind_tools
+
+__all__ = ["TurnOptions", "model_turn", "with_position"]
+
+logger = logging.getLogger("swarmlet.run")
+
+
+@dataclass(frozen=True, slots=True)
+class TurnOptions:
+    """The run options a model turn needs."""
+
+    model_override: str | None = None
+    stream: bool = False
+    execute_tools: bool = True
+
+
+async def model_turn(
+    state: RunState, options: TurnOptions, model: Model
+) -> AsyncGenerator[Event | Outcome, None]:
+    """Call the model once, append its reply to the history, and say what comes next."""
+    message: AssistantMessage | None = None
+    async for item in _call_model(state, options, model):
+        if isinstance(item, AssistantMessage):
+            message = item
+        else:
+            yield item
+    assert message is not None
+    message.tool_calls = _unique_ids(message.tool_calls)
+    as_dict = assistant_to_dict(message, state.agent.name)
+    state.messages.append(as_dict)
+    logger.debug("turn %d: %r answered %r", state.turn, state.agent.name, as_dict)
+    yield MessageCompleted(state.agent, as_dict)
+    if not message.tool_calls:
+        yield Answer(message)
+    elif options.execute_tools:
+        yield RunTools(message.tool_calls)
+    else:
+        yield Finish("execute_tools")
+
+
+async def _call_model(
+    state: RunState, options: TurnOptions, model: Model
+) -> AsyncGenerator[Event | AssistantMessage, None]:
+    """Stream deltas as events (when streaming), then yield the complete message."""
+    request = build_request(state, options.model_override)
+    logger.debug("turn %d: calling model for agent %r", state.turn, state.agent.name)
+    try:
+        if options.stream:
+            accumulator = DeltaAccumulator()
+            async for delta in model.stream(request):
+                accumulator.add(delta)
+                for event in _delta_events(state, delta):
+                    yield event
+            yield accumulator.message()
+        else:
+            yield await model.complete(request)
+    except RunError as exc:
+        with_position(exc, state)
+        raise  # the same exception, so its cause (the SDK or transport error) stays attached
+    except SwarmletError:
+        raise  # a usage or configuration error: the caller's bug, not a run failure
+    except Exception as exc:
+        raise with_position(
+            ModelError(f"the model call failed: {type(exc).__name__}: {exc}"), state
+        ) from exc
+
+
+def build_request(state: RunState, model_override: str | None) -> ModelRequest:
+    """The request for the active agent's model, from the history so far."""
+    agent = state.agent
+    instructions = agent.instructions
+    if callable(instructions):
+        # Swarm hands instructions a defaultdict so missing keys read as "".
+        instructions = instructions(defaultdict(str, state.context_variables))
+    tools = [tool.schema.to_tool() for tool in bind_tools(agent).values()]
+    model_name = model_override or (agent.model if isinstance(agent.model, str) else None)
+    return ModelRequest(
+        model=model_name,
+        messages=to_api_messages([{"role": "system", "content": instructions}, *state.messages]),
+        tools=tools,
+        tool_choice=agent.tool_choice,
+        parallel_tool_calls=agent.parallel_tool_calls if tools else None,
+        settings=dict(agent.model_settings),
+        agent_name=agent.name,
+    )
+
+
+def _delta_events(state: RunState, delta: MessageDelta) -> list[Event]:
+    events: list[Event] = []
+    if delta.content:
+        events.append(TextDelta(state.agent, delta.content))
+    for fragment in delta.tool_calls:
+        events.append(
+            ToolCallDelta(
+                state.agent, fragment.index, fragment.id, fragment.name, fragment.arguments
+            )
+        )
+    return events
+
+
+def _unique_ids(calls: list[ToolCall]) -> list[ToolCall]:
+    """Give every call a distinct id: tool results are matched to calls by id."""
+    seen: set[str] = set()
+    for call in calls:
+        if not call.id or call.id in seen:
+            call.id = f"call_{uuid.uuid4().hex[:24]}"
+        seen.add(call.id)
+    return calls
+
+
+def with_position(exc: RunError, state: RunState) -> RunError:
+    """Name the agent and turn in a run failure and attach the messages so far."""
+    exc.args = (f"agent {state.agent.name!r}, turn {state.turn}: {exc}",)
+    exc.response, exc.agent_name, exc.turn = state.response(), state.agent.name, state.turn
+    return exc
