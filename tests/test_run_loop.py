@@ -71,10 +71,8 @@ async def test_parallel_calls_each_see_their_own_call() -> None:
         seen.append((tag, running.call.id))
         return tag
 
-    model = ScriptedModel(
-        [[tool_call("whoami", {"tag": "a"}, id="ca"), tool_call("whoami", {"tag": "b"}, id="cb")]]
-        + ["ok"]
-    )
+    calls = [tool_call("whoami", {"tag": "a"}, id="ca"), tool_call("whoami", {"tag": "b"}, id="cb")]
+    model = ScriptedModel([calls, "ok"])
     await Swarm().run_async(Agent(model=model, functions=[whoami]), USER)
     assert sorted(seen) == [("a", "ca"), ("b", "cb")]
 
