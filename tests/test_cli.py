@@ -224,10 +224,11 @@ def test_dotenv_file_is_honoured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def _fake_local(monkeypatch: pytest.MonkeyPatch, *, fail: bool) -> type:
     """Stand in for ``swarmlet.models.local`` (llama.cpp may not be installed)."""
 
-    class FakeLocalModel:
+    class FakeLocalModel(ScriptedModel):  # a provider (Model subclass) with no replies
         def __init__(self, model_path: str | None = None) -> None:
             if fail:
                 raise ConfigurationError("LocalModel needs llama-cpp-python")
+            super().__init__([])
             self.model_path = model_path
 
     module = types.ModuleType("swarmlet.models.local")

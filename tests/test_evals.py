@@ -15,7 +15,7 @@ from swarmlet import Agent
 from swarmlet.cli import app
 from swarmlet.evals import EvalCase, evaluate, load_cases, run_evals
 from swarmlet.exceptions import UsageError
-from swarmlet.models.base import AssistantMessage, MessageDelta, ModelRequest
+from swarmlet.models.base import AssistantMessage, MessageDelta, Model, ModelRequest
 
 CASES = [
     {"conversation": [{"role": "user", "content": "I want a refund"}], "function": "refund"},
@@ -121,7 +121,7 @@ async def test_accuracy_per_case_and_overall_with_errors_counted_wrong(tmp_path:
     assert len(agent.model.requests) == 25
 
 
-class _CountingModel:
+class _CountingModel(Model):
     """Tracks how many requests are in flight at once."""
 
     def __init__(self) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from swarmlet.models.base import Model
+from swarmlet.models.base import Model, provider_kind
 
 __all__ = ["Agent", "AgentFunction", "Instructions", "Response", "Result"]
 
@@ -28,9 +28,10 @@ class Agent(BaseModel):
 
     Attributes:
         name: shown as ``sender`` on the agent's messages and in handoffs.
-        model: a model name for the client's endpoint (Swarm's meaning), or a provider
-            instance (anything implementing :class:`swarmlet.models.Model`) that serves this
-            agent regardless of the client.
+        model: a model name for the client's endpoint (Swarm's meaning), a provider
+            instance (a :class:`swarmlet.models.Model`) that serves this agent regardless of
+            the client, or an SDK-style client (``openai.AsyncOpenAI()``, anything with
+            ``.chat.completions.create``), which is wrapped in an ``OpenAIChatModel``.
         instructions: the system prompt, or a callable receiving ``context_variables``.
         functions: the agent's tools. A tool returning an Agent hands the conversation off.
         tool_choice: sent as the API's ``tool_choice`` when set (``"auto"``, ``"required"``...).
@@ -54,6 +55,16 @@ class Agent(BaseModel):
     strict: bool = False
     tool_timeout: float | None = None
     model_settings: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _provider_or_client(cls, value: Any) -> Any:
+        """Keep names and providers; wrap an SDK-style client; refuse anything else."""
+        if isinstance(value, str) or provider_kind(value) == "provider":
+            return value
+        from swarmlet.models.openai_compat import OpenAIChatModel  # imports openai: only now
+
+        return OpenAIChatModel(value)
 
 
 class Result(BaseModel):

@@ -14,7 +14,7 @@ from swarmlet.agent import Agent, Response
 from swarmlet.events import Event, RunCompleted, to_swarm_events
 from swarmlet.exceptions import UsageError
 from swarmlet.loop import RunSpec, run_events
-from swarmlet.models.base import Model
+from swarmlet.models.base import Model, provider_kind
 
 __all__ = ["Swarm"]
 
@@ -48,6 +48,7 @@ class Swarm:
         max_retries: int | None = None,
         timeout: float | None = None,
     ) -> None:
+        kind = provider_kind(client) if client is not None else None
         options: dict[str, Any] = {
             k: v for k, v in (("max_retries", max_retries), ("timeout", timeout)) if v is not None
         }
@@ -60,7 +61,7 @@ class Swarm:
         self.client = client
         self._client_options = options
         self.tool_executor = tool_executor
-        self._provider: Model | None = client if isinstance(client, Model) else None
+        self._provider: Model | None = client if kind == "provider" else None
         self._provider_lock = threading.Lock()
         self._loop = shared_loop()
 

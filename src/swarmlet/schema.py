@@ -306,11 +306,25 @@ def _innermost(func: Any) -> Any:
     return func
 
 
+def _own(layer: Any, attribute: str) -> str | None:
+    """``attribute`` (``__name__``/``__doc__``) set on a partial itself, not on its class.
+
+    Swarm maps tools by ``f.__name__``, so Swarm programs name their partials that way; what
+    a caller set on the outer object wins over the wrapped function's.
+    """
+    value = vars(layer).get(attribute) if isinstance(layer, functools.partial) else None
+    return value if isinstance(value, str) else None
+
+
 def _default_name(func: Callable[..., Any]) -> str:
-    target = _innermost(func)
-    name = getattr(target, "__name__", None)
+    layer: Any = func
+    while isinstance(layer, functools.partial):
+        if (own := _own(layer, "__name__")) is not None:
+            return own
+        layer = layer.func
+    name = getattr(layer, "__name__", None)  # a callable object's instance attribute counts
     # A callable object has no __name__ of its own; its class names the behaviour.
-    return name if isinstance(name, str) else type(target).__name__
+    return name if isinstance(name, str) else type(layer).__name__
 
 
 _TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -330,10 +344,14 @@ def _checked_name(name: str) -> str:
 
 
 def _docstring(func: Callable[..., Any]) -> str | None:
-    target = _innermost(func)
-    doc = inspect.getdoc(target)
-    if doc is None and not inspect.isroutine(target) and not inspect.isclass(target):
-        doc = inspect.getdoc(type(target).__call__)
+    layer: Any = func
+    while isinstance(layer, functools.partial):
+        if (own := _own(layer, "__doc__")) is not None:
+            return inspect.cleandoc(own)
+        layer = layer.func
+    doc = inspect.getdoc(layer)  # a callable object's own __doc__ comes before its class's
+    if doc is None and not inspect.isroutine(layer) and not inspect.isclass(layer):
+        doc = inspect.getdoc(type(layer).__call__)
     return doc
 
 

@@ -1,15 +1,22 @@
-"""The provider protocol: what the run loop needs from "a model", and the values it exchanges.
+"""The provider base class: what the run loop needs from "a model", and the values it exchanges.
 
 A provider turns a :class:`ModelRequest` (protocol-clean messages and tool schemas) into either
 a complete :class:`AssistantMessage` or a stream of :class:`MessageDelta` values. Everything
 about endpoints, keys and retries stays inside the provider; the loop only sees these types.
+
+Providers are recognised explicitly, by :class:`Model` being a base class (or a registered
+virtual base class), never by duck typing: a ``unittest.mock.MagicMock`` has every attribute,
+and Swarm programs pass one as an SDK-style *client*, which must not be mistaken for a provider.
 """
 
 from __future__ import annotations
 
+import abc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
+
+from swarmlet.exceptions import UsageError
 
 __all__ = [
     "AssistantMessage",
@@ -18,6 +25,8 @@ __all__ = [
     "ModelRequest",
     "ToolCall",
     "ToolCallFragment",
+    "is_sdk_client",
+    "provider_kind",
 ]
 
 
@@ -84,18 +93,48 @@ class ModelRequest:
     agent_name: str = "Agent"
 
 
-@runtime_checkable
-class Model(Protocol):
-    """A chat model provider.
+class Model(abc.ABC):
+    """A chat model provider: subclass it (or ``Model.register`` a class of your own).
 
     Implementations raise :class:`swarmlet.exceptions.ModelError` (or a subclass) for endpoint
     failures; the run loop adds the agent, turn and messages so far before re-raising.
     """
 
+    __slots__ = ()
+
+    @abc.abstractmethod
     async def complete(self, request: ModelRequest) -> AssistantMessage:
         """Return the model's whole reply to ``request``."""
-        ...
 
+    @abc.abstractmethod
     def stream(self, request: ModelRequest) -> AsyncIterator[MessageDelta]:
         """Yield the model's reply to ``request`` as it is produced."""
-        ...
+
+
+def is_sdk_client(obj: Any) -> bool:
+    """Whether ``obj`` is an SDK-style client: it has a callable ``.chat.completions.create``.
+
+    This is how Swarm talks to a model, so Swarm programs pass ``openai.OpenAI()``,
+    ``openai.AsyncOpenAI()`` or a ``MagicMock`` built that way. Checked only for objects that
+    are not a :class:`Model`: a provider is never recognised by its attributes.
+    """
+    completions = getattr(getattr(obj, "chat", None), "completions", None)
+    return callable(getattr(completions, "create", None))
+
+
+def provider_kind(obj: Any) -> str:
+    """``"provider"`` for a :class:`Model`, ``"client"`` for an SDK-style client.
+
+    Raises:
+        UsageError: for anything else, naming what was expected.
+    """
+    if isinstance(obj, Model):
+        return "provider"
+    if is_sdk_client(obj):
+        return "client"
+    raise UsageError(
+        f"expected a swarmlet.models.Model provider or an SDK-style client with "
+        f".chat.completions.create (e.g. openai.AsyncOpenAI()), got {type(obj).__name__}; "
+        "a provider class of your own must subclass swarmlet.models.Model "
+        "(or be registered with Model.register)"
+    )

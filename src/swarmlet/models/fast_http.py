@@ -50,6 +50,7 @@ from swarmlet.exceptions import (
 from swarmlet.models.base import (
     AssistantMessage,
     MessageDelta,
+    Model,
     ModelRequest,
     ToolCall,
     ToolCallFragment,
@@ -85,7 +86,7 @@ def _json_codec() -> tuple[Callable[[Any], bytes], Callable[[bytes | str], Any]]
 _dumps, _loads = _json_codec()
 
 
-class FastHTTPModel:
+class FastHTTPModel(Model):
     """A :class:`~swarmlet.models.Model` for any OpenAI-compatible Chat Completions endpoint.
 
     Args:

@@ -65,6 +65,7 @@ from swarmlet.exceptions import (
 from swarmlet.models.base import (
     AssistantMessage,
     MessageDelta,
+    Model,
     ModelRequest,
     ToolCall,
     ToolCallFragment,
@@ -166,7 +167,7 @@ class _Plan:
     sampling: dict[str, Any]
 
 
-class LocalModel:
+class LocalModel(Model):
     """A :class:`~swarmlet.models.base.Model` running a GGUF file in-process with llama.cpp.
 
     Args:

@@ -26,6 +26,7 @@ from swarmlet.exceptions import (
 from swarmlet.models.base import (
     AssistantMessage,
     MessageDelta,
+    Model,
     ModelRequest,
     ToolCall,
     ToolCallFragment,
@@ -55,7 +56,7 @@ def client_from_env(
     )
 
 
-class OpenAIChatModel:
+class OpenAIChatModel(Model):
     """A :class:`~swarmlet.models.Model` speaking Chat Completions through an SDK-style client.
 
     Args:

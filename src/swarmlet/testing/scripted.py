@@ -30,6 +30,7 @@ from swarmlet.exceptions import ScriptExhaustedError
 from swarmlet.models.base import (
     AssistantMessage,
     MessageDelta,
+    Model,
     ModelRequest,
     ToolCall,
     ToolCallFragment,
@@ -84,7 +85,7 @@ def _as_reply(item: ReplyLike) -> Reply | BaseException:
     return Reply(tool_calls=list(item))
 
 
-class ScriptedModel:
+class ScriptedModel(Model):
     """A :class:`~swarmlet.models.Model` that answers from a queue of scripted replies.
 
     Args:
