@@ -1,6 +1,7 @@
-"""A lean Chat Completions provider: one pooled HTTP client and fast JSON, no SDK in the hot path.
+"""The default Chat Completions provider: aiohttp and fast JSON, no SDK in the hot path.
 
-Opt-in for throughput-bound deployments::
+``Swarm()`` without a client uses it (``FastHTTPModel.from_env()``); it can also be built
+explicitly::
 
     from swarmlet import Swarm
     from swarmlet.models.fast_http import FastHTTPModel
@@ -11,8 +12,11 @@ Why it exists: profiling a three-call conversation showed about 90 % of swarmlet
 inside the ``openai`` SDK's request path (recursive TypedDict transformation of the outgoing
 messages, response model construction, its client stack). This provider sends the same request
 body as the SDK provider (both build it with :func:`swarmlet.models.wire.chat_params`, which
-does not import ``openai``), as JSON (``orjson`` when installed), over one ``httpx2`` (or
-``httpx``) connection pool, and reads the reply as plain dicts.
+does not import ``openai``), as JSON (``orjson`` when installed), over an ``aiohttp``
+connection pool (HTTP/1.1 keep-alive), and reads the reply as plain dicts. aiohttp was chosen
+by measurement: of the well-kept async clients it costs the least CPU per request, close to the
+standard library's ``http.client`` (docs/benchmarks.md, "transport floor"). It is imported on
+first use, so ``import swarmlet`` does not pay for it.
 
 Semantics match :class:`~swarmlet.models.openai_compat.OpenAIChatModel`: the same request
 parameters, the first choice's message, streamed deltas with every tool-call fragment of a
@@ -20,33 +24,24 @@ chunk passed on (merged by index in the run loop), chunks without choices skippe
 translated into :mod:`swarmlet.exceptions` (401/403/404 -> ``ModelConfigurationError``, other
 statuses -> ``ModelError`` with ``status_code``, timeouts -> ``ModelTimeoutError``, malformed
 bodies -> ``ModelResponseError``), with the same messages where they matter. Retries follow the
-SDK's rule: ``max_retries`` attempts more on connection errors, timeouts, 408, 409, 429 and 5xx
-(``x-should-retry`` overrides the status), waiting ``Retry-After``/``retry-after-ms`` when it is
-in (0, 120] s, else exponential backoff; a ``Retry-After`` over 120 s is not retried at all.
+SDK's rule (:mod:`swarmlet.models.retry`).
+
+Event loops: connections belong to the loop that opened them, so the provider keeps one
+``aiohttp`` session per event loop. One provider may serve several loops at once (each thread's
+sync ``Swarm.run`` has its own); a session is closed when its loop shuts down (``asyncio.run``
+finalises it) or by :meth:`FastHTTPModel.aclose`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import importlib
 import json
-import math
-import random
-import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+import weakref
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
-try:
-    import httpx2 as httpx
-except ImportError:  # pragma: no cover - openai < 3 ships httpx instead of httpx2
-    import httpx  # type: ignore[no-redef,import-not-found,unused-ignore]
-
-from swarmlet.exceptions import (
-    ModelError,
-    ModelResponseError,
-    ModelTimeoutError,
-)
+from swarmlet.exceptions import ModelError, ModelResponseError, ModelTimeoutError
 from swarmlet.models.base import (
     AssistantMessage,
     MessageDelta,
@@ -56,22 +51,13 @@ from swarmlet.models.base import (
     ToolCallFragment,
 )
 from swarmlet.models.env import endpoint_from_env
+from swarmlet.models.retry import retry_delay, server_delay, should_retry
 from swarmlet.models.wire import chat_params, checked_stream, error_message, status_error
 
+if TYPE_CHECKING:
+    import aiohttp
+
 __all__ = ["FastHTTPModel"]
-
-_SHARD_SIZE = 16
-"""Connections per pool shard. httpx2's pool rescans every connection (probing idle sockets
-with a syscall) whenever a request starts or ends, so one pool of N connections costs O(N) per
-request and O(N^2) per burst: 10,000 concurrent conversations did not finish in 120 s, 1,000
-cost 25 ms of CPU each. Shards of 16 keep that scan short; the total stays
-``max_connections``."""
-
-
-_RETRY_STATUSES = frozenset({408, 409, 429})  # and every 5xx
-_MAX_BACKOFF = 8.0
-_MAX_RETRY_AFTER = 120.0
-"""The SDK's cap: a longer ``Retry-After`` is not waited for; the error is raised at once."""
 
 
 def _json_codec() -> tuple[Callable[[Any], bytes], Callable[[bytes | str], Any]]:
@@ -86,6 +72,26 @@ def _json_codec() -> tuple[Callable[[Any], bytes], Callable[[bytes | str], Any]]
 _dumps, _loads = _json_codec()
 
 
+class _LoopSession:
+    """One loop's aiohttp session, and the async generator that closes it at loop shutdown.
+
+    ``asyncio.run`` (and ``asyncio.Runner``) call ``loop.shutdown_asyncgens()`` before closing
+    the loop, which finalises every async generator started on it: the ``_closer`` generator's
+    ``finally`` closes the session there, on its own loop, so no connection outlives it.
+    """
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+        self.closer: AsyncIterator[None] = _closer(session)
+
+
+async def _closer(session: aiohttp.ClientSession) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        await session.close()
+
+
 class FastHTTPModel(Model):
     """A :class:`~swarmlet.models.Model` for any OpenAI-compatible Chat Completions endpoint.
 
@@ -93,14 +99,15 @@ class FastHTTPModel(Model):
         base_url: the API root, e.g. ``https://api.openai.com/v1`` or ``http://host:8000/v1``.
         api_key: sent as ``Authorization: Bearer``; ``None`` sends no such header.
         model: the model name used when a request names none.
-        timeout: seconds for connecting and for each read (``None``: wait forever).
-        max_connections: size of the connection pool (all of it may be kept alive), split
-            into shards of 16 connections, each its own client, created as load needs them
-            and filled in order (sequential use stays on one connection).
+        timeout: seconds for getting a connection (pool wait included) and for each socket
+            read (``None``: wait forever).
+        max_connections: connection limit per event loop (every connection may stay alive);
+            further requests wait for a free connection.
         max_retries: further attempts after a retryable failure (see the module docstring).
         headers: extra headers for every request.
-        http_client: a ready ``httpx2.AsyncClient`` (its settings win; ``base_url`` still
-            names the endpoint). Closed by :meth:`aclose` only if this provider created it.
+        http_client: a ready ``aiohttp.ClientSession`` to use instead of the provider's own
+            (its settings win; ``base_url`` still names the endpoint). It is bound to the loop
+            it was made on and is never closed by this provider.
     """
 
     def __init__(
@@ -113,25 +120,22 @@ class FastHTTPModel(Model):
         max_connections: int = 1000,
         max_retries: int = 2,
         headers: dict[str, str] | None = None,
-        http_client: httpx.AsyncClient | None = None,
+        http_client: aiohttp.ClientSession | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.max_retries = max_retries
+        self.max_connections = max(1, max_connections)
+        self.timeout = timeout
         self._url = self.base_url + "/chat/completions"
         self._headers = {"content-type": "application/json", "accept": "application/json"}
         if api_key is not None:
             self._headers["authorization"] = f"Bearer {api_key}"
         self._headers.update(headers or {})
-        self._owns_client = http_client is None
-        self._timeout = timeout
-        self._shard_size = min(_SHARD_SIZE, max(1, max_connections))
-        shards = 1 if http_client else -(-max(1, max_connections) // self._shard_size)
-        self._shards: list[httpx.AsyncClient | None] = [http_client] + [None] * (shards - 1)
-        self._in_flight = [0] * shards
-        self._first_free = 0  # no shard before this one has a free connection
-        self._ssl: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._given_session = http_client
+        self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSession] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @classmethod
     def from_env(
@@ -158,58 +162,43 @@ class FastHTTPModel(Model):
             headers.setdefault("OpenAI-Project", endpoint.project)
         return cls(endpoint.base_url, endpoint.api_key, headers=headers, **options)
 
-    def _bind_loop(self) -> None:
-        """Start a fresh pool when called from a new event loop.
-
-        Connections belong to the loop that opened them; after ``asyncio.run`` returns, that
-        loop is closed and its connections are unusable. Calling from a new loop (a second
-        ``asyncio.run``) would otherwise fail with "Event loop is closed". A pool passed in as
-        ``http_client`` is the caller's and is left alone. Using one provider from two loops
-        *at the same time* is not supported; switching loops between calls is.
-        """
-        loop = asyncio.get_running_loop()
-        if loop is self._loop:
-            return
-        if self._owns_client:
-            self._shards = [None] * len(self._shards)
-            self._in_flight = [0] * len(self._shards)
-            self._first_free = 0
-        self._loop = loop
-
-    def _client(self, index: int) -> httpx.AsyncClient:
-        client = self._shards[index]
-        if client is None:
-            if self._ssl is None:  # one TLS context for every shard: creating one is costly
-                self._ssl = httpx.create_ssl_context()
-            limits = httpx.Limits(
-                max_connections=self._shard_size, max_keepalive_connections=self._shard_size
-            )
-            client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self._timeout), limits=limits, verify=self._ssl
-            )
-            self._shards[index] = client
-        return client
-
     def params(self, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
         """The request body: :func:`swarmlet.models.wire.chat_params`, as the SDK provider's."""
         return chat_params(request, default_model=self.model, stream=stream)
 
+    async def _session(self) -> aiohttp.ClientSession:
+        """The running loop's session, created (with its loop-shutdown closer) on first use."""
+        if self._given_session is not None:
+            return self._given_session
+        loop = asyncio.get_running_loop()
+        entry = self._sessions.get(loop)
+        if entry is None or entry.session.closed:
+            entry = _LoopSession(_new_session(self.max_connections, self.timeout))
+            await entry.closer.__anext__()  # registers it with the loop's asyncgen hooks
+            self._sessions[loop] = entry
+        return entry.session
+
     async def aclose(self) -> None:
-        """Close the connection pool (if this provider created it)."""
-        if self._owns_client:
-            for client in self._shards:
-                if client is not None:
-                    await client.aclose()
+        """Close the connection pools this provider opened.
+
+        The calling loop's session is closed here; sessions of other loops that are still
+        running are closed on their own loop (not awaited); those of loops already closed are
+        dropped. A session passed in as ``http_client`` is left open.
+        """
+        current = asyncio.get_running_loop()
+        entries = list(self._sessions.items())
+        self._sessions.clear()
+        for loop, entry in entries:
+            if loop is current:
+                await entry.session.close()
+            elif loop.is_running():
+                asyncio.run_coroutine_threadsafe(entry.session.close(), loop)
 
     async def complete(self, request: ModelRequest) -> AssistantMessage:
         """Send ``request`` and return the first choice's message."""
-        index = self._acquire()
+        payload = await self._post(_dumps(self.params(request, stream=False)))
         try:
-            response = await self._send(index, self.params(request, stream=False))
-        finally:
-            self._release(index)
-        try:
-            body = _loads(response.content)
+            body = _loads(payload)
         except ValueError as exc:
             raise ModelResponseError(f"the endpoint sent a malformed response: {exc}") from exc
         choices = body.get("choices") if isinstance(body, dict) else None
@@ -224,80 +213,141 @@ class FastHTTPModel(Model):
         As :meth:`OpenAIChatModel.stream`: chunks without choices are skipped, every tool-call
         fragment of a chunk is passed on, a stream with no choice at all raises
         ``ModelResponseError``, and one ending without a ``finish_reason`` is kept (logged).
+        Leaving early (``break``, cancellation, an error) closes the connection.
         """
-        index = self._acquire()
+        response = await self._open(_dumps(self.params(request, stream=True)))
+        finished = False
         try:
-            response = await self._send(index, self.params(request, stream=True), stream=True)
-            try:
-                async for delta in _deltas(response):
-                    yield delta
-            finally:
-                await response.aclose()
+            async for delta in _deltas(response):
+                yield delta
+            finished = True
         finally:
-            self._release(index)
-
-    def _acquire(self) -> int:
-        """Take a slot on the first shard with a free connection (the least busy if none)."""
-        self._bind_loop()
-        in_flight, size = self._in_flight, self._shard_size
-        index = self._first_free
-        while index < len(in_flight) and in_flight[index] >= size:
-            index += 1
-        if index == len(in_flight):  # every shard is full: queue on the least busy
-            index = min(range(len(in_flight)), key=in_flight.__getitem__)
-        else:
-            self._first_free = index
-        in_flight[index] += 1
-        return index
-
-    def _release(self, index: int) -> None:
-        # max(): a pool restarted for a new loop (see _bind_loop) has fresh counters.
-        self._in_flight[index] = max(0, self._in_flight[index] - 1)
-        if index < self._first_free:
-            self._first_free = index
-
-    async def _send(
-        self, index: int, params: dict[str, Any], *, stream: bool = False
-    ) -> httpx.Response:
-        """POST ``params`` on shard ``index``; retry what is retryable; raise swarmlet errors."""
-        http = self._client(index)
-        content = _dumps(params)
-        attempt = 0
-        while True:
-            delay = None
-            try:
-                request = http.build_request(
-                    "POST", self._url, content=content, headers=self._headers
-                )
-                response = await http.send(request, stream=stream)
-            except httpx.TransportError as exc:
-                if attempt >= self.max_retries:
-                    raise _transport_error(exc) from exc
+            if finished:
+                response.release()  # read to the end: the connection goes back to the pool
             else:
-                if response.status_code < 400:
-                    return response
-                await response.aread()
-                if attempt >= self.max_retries or not _should_retry(response):
-                    raise _status_error(response)
-                delay = _server_delay(response.headers)
-            await asyncio.sleep(_retry_delay(attempt, delay))
-            attempt += 1
+                response.close()
+
+    async def _post(self, content: bytes) -> bytes:
+        """POST ``content`` and read the whole body, retrying what is retryable.
+
+        The body is read inside the attempt, so a truncated body is retried as the SDK does.
+        """
+        from aiohttp import ClientError
+
+        async def attempt() -> bytes:
+            response = await self._request(content)
+            try:
+                return await response.read()
+            except (ClientError, asyncio.TimeoutError):
+                response.close()
+                raise
+
+        body: bytes = await self._with_retries(attempt)
+        return body
+
+    async def _open(self, content: bytes) -> aiohttp.ClientResponse:
+        """A successful response whose body is still to be read, after any retries.
+
+        A stream's body is never retried: its deltas may already have reached the caller.
+        """
+        response: aiohttp.ClientResponse = await self._with_retries(lambda: self._request(content))
+        return response
+
+    async def _with_retries(self, attempt: Callable[[], Any]) -> Any:
+        """Run ``attempt`` until it succeeds, retrying transport and retryable HTTP errors."""
+        from aiohttp import ClientError
+
+        tries = 0
+        while True:
+            try:
+                return await attempt()
+            except _RetryableStatus as status:
+                if tries >= self.max_retries or not status.retry:
+                    raise status.error from None
+                delay = status.delay
+            except (ClientError, asyncio.TimeoutError) as exc:
+                if tries >= self.max_retries:
+                    raise _transport_error(exc) from exc
+                delay = None
+            await asyncio.sleep(retry_delay(tries, delay))
+            tries += 1
+
+    async def _request(self, content: bytes) -> aiohttp.ClientResponse:
+        """One POST; an error status is read and raised as :class:`_RetryableStatus`."""
+        session = await self._session()
+        response = await session.post(self._url, data=content, headers=self._headers)
+        if response.status < 400:
+            return response
+        try:
+            body = await response.read()
+        finally:
+            response.release()
+        raise _RetryableStatus(response.status, response.headers, body, response.reason)
 
 
-def _transport_error(exc: httpx.HTTPError) -> ModelError:
+def _new_session(max_connections: int, timeout: float | None) -> aiohttp.ClientSession:
+    """A session with HTTP/1.1 keep-alive, a connection limit, timeouts and no cookie jar."""
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=max_connections, limit_per_host=0)
+    return aiohttp.ClientSession(
+        connector=connector,
+        # connect covers waiting for a free pooled connection too (httpx's "pool" timeout).
+        timeout=aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout),
+        cookie_jar=aiohttp.DummyCookieJar(),  # an API client keeps no cookies
+        raise_for_status=False,
+    )
+
+
+class _RetryableStatus(Exception):
+    """An error response, with what the retry loop needs to decide (carried, not raised out)."""
+
+    def __init__(
+        self, status: int, headers: Mapping[str, str], body: bytes, reason: str | None
+    ) -> None:
+        super().__init__(status)
+        self.retry = should_retry(status, headers)
+        self.delay = server_delay(headers)
+        self.error = _status_error(status, body, reason)
+
+
+def _status_error(status: int, body: bytes, reason: str | None) -> ModelError:
+    """The swarmlet exception for an error response (the mapping both providers share)."""
+    try:
+        parsed = _loads(body)
+    except ValueError:
+        parsed = None
+    text = body.decode("utf-8", "replace")[:500]
+    return status_error(status, error_message(parsed) or text or reason or "")
+
+
+def _transport_error(exc: BaseException) -> ModelError:
     """The swarmlet exception for a failed connection, worded as the SDK provider words it."""
-    if isinstance(exc, httpx.TimeoutException):
-        # The cause chain only names httpx's internal cancel scope; the SDK says just this.
+    from aiohttp import ClientPayloadError
+
+    if isinstance(exc, asyncio.TimeoutError):  # aiohttp's ServerTimeoutError included
         return ModelTimeoutError("the model endpoint timed out: Request timed out.")
+    if isinstance(exc, ClientPayloadError):
+        return ModelError(f"the connection to the model endpoint failed: {_payload_cut(exc)}")
     return ModelError(f"the connection to the model endpoint failed: {_describe(exc)}")
 
 
-def _describe(exc: BaseException) -> str:
-    """``Type: message`` of the first exception in ``exc``'s chain that has a message.
+def _payload_cut(exc: BaseException) -> str:
+    """A body that ended early, named as HTTP names it (chunked stream or Content-Length)."""
+    from aiohttp.http_exceptions import ContentLengthError, TransferEncodingError
 
-    httpx's own exceptions are often empty (``ReadError('')``); the ``OSError`` under them
-    says what happened (``Connection reset by peer``).
-    """
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, TransferEncodingError) or "transfer" in str(exc).lower():
+        what = "incomplete chunked read"
+    elif isinstance(cause, ContentLengthError) or "content length" in str(exc).lower():
+        what = "the peer closed the connection without sending the complete message body"
+    else:
+        return _describe(exc)
+    return f"{type(exc).__name__}: {what} ({exc})"
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message`` of the first exception in ``exc``'s chain that has a message."""
     seen: set[int] = set()
     cause: BaseException | None = exc
     while cause is not None and id(cause) not in seen:
@@ -308,55 +358,11 @@ def _describe(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def _should_retry(response: httpx.Response) -> bool:
-    """The SDK's rule: not past the Retry-After cap, then ``x-should-retry``, then the status."""
-    delay = _server_delay(response.headers)
-    if delay is not None and math.isfinite(delay) and delay > _MAX_RETRY_AFTER:
-        return False  # the server asks for more patience than a request should have
-    hint = response.headers.get("x-should-retry")
-    if hint in ("true", "false"):
-        return hint == "true"
-    return response.status_code in _RETRY_STATUSES or response.status_code >= 500
-
-
-def _server_delay(headers: httpx.Headers) -> float | None:
-    """Seconds the server asks to wait (``retry-after-ms``, ``retry-after``: seconds or date)."""
-    for name, divisor in (("retry-after-ms", 1000), ("retry-after", 1)):
-        value = headers.get(name)
-        if value is not None:
-            try:
-                return float(value) / divisor
-            except ValueError:
-                continue
-    try:
-        date = email.utils.parsedate_tz(headers.get("retry-after"))
-        return None if date is None else email.utils.mktime_tz(date) - time.time()
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
-
-
-def _retry_delay(attempt: int, server_delay: float | None) -> float:
-    if server_delay is not None and 0 < server_delay <= _MAX_RETRY_AFTER:
-        return server_delay  # 0, negative (a past date) or NaN: back off instead
-    backoff: float = min(0.5 * 2**attempt, _MAX_BACKOFF)
-    return backoff * (1 - 0.25 * random.random())
-
-
-def _status_error(response: httpx.Response) -> ModelError:
-    """The swarmlet exception for an error response (the mapping both providers share)."""
-    try:
-        body = _loads(response.content)
-    except ValueError:
-        body = None
-    detail = error_message(body) or response.text[:500] or response.reason_phrase
-    return status_error(response.status_code, detail)
-
-
-async def _sse_data(response: httpx.Response) -> AsyncIterator[bytes]:
+async def _sse_data(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
     """The ``data`` payload of each server-sent event (multi-line data joined with newlines)."""
     buffer = b""
     data: list[bytes] = []
-    async for piece in response.aiter_bytes():
+    async for piece in response.content.iter_any():
         buffer += piece
         *lines, buffer = buffer.split(b"\n")
         for raw in lines:
@@ -376,16 +382,18 @@ async def _sse_data(response: httpx.Response) -> AsyncIterator[bytes]:
         yield b"\n".join(data)
 
 
-async def _deltas(response: httpx.Response) -> AsyncIterator[MessageDelta]:
+async def _deltas(response: aiohttp.ClientResponse) -> AsyncIterator[MessageDelta]:
     """The deltas of a streamed response, failures translated as the SDK provider does."""
+    from aiohttp import ClientError
+
     try:
         async for delta in checked_stream(_choice_deltas(response)):
             yield delta
-    except httpx.HTTPError as exc:
+    except (ClientError, asyncio.TimeoutError) as exc:
         raise _transport_error(exc) from exc
 
 
-async def _choice_deltas(response: httpx.Response) -> AsyncIterator[MessageDelta]:
+async def _choice_deltas(response: aiohttp.ClientResponse) -> AsyncIterator[MessageDelta]:
     """One delta per server-sent chunk that has a choice, up to ``[DONE]``."""
     async for data in _sse_data(response):
         if data == b"[DONE]":
