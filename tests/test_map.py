@@ -11,7 +11,7 @@ import pytest
 from swarmlet import Agent, Response, Swarm
 from swarmlet.exceptions import ModelError, RunError, UsageError
 from swarmlet.fanout import MapProgress
-from swarmlet.models.base import AssistantMessage, MessageDelta, ModelRequest
+from swarmlet.models.base import AssistantMessage, MessageDelta, Model, ModelRequest
 from swarmlet.testing import Reply, ScriptedModel
 
 
@@ -31,7 +31,7 @@ def echo_model(delay_of: dict[str, float] | None = None) -> ScriptedModel:
     return ScriptedModel(responder=respond)
 
 
-class GatedModel:
+class GatedModel(Model):
     """A model that records how many calls are in flight and waits on a gate before answering."""
 
     def __init__(self) -> None:
