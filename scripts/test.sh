@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up (a .venv with swarmlet and its dev + local + fast + ray extras) and run every check:
+# Set up (a .venv with swarmlet and its dev + local extras) and run every check:
 # ruff (lint + format), mypy (strict), then the whole pytest suite.
 # This is THE test command: README.md shows it and .ci/run calls it.
 set -euo pipefail
@@ -11,7 +11,7 @@ fi
 # llama-cpp-python (the `local` extra) compiles from source the first time (~5 min on 2 cores);
 # pip caches the wheel afterwards.
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[dev,local,fast,ray]'
+.venv/bin/python -m pip install --quiet -e '.[dev,local,fast]'
 
 echo "== ruff"
 .venv/bin/ruff check src tests examples
