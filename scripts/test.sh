@@ -11,7 +11,7 @@ fi
 # llama-cpp-python (the `local` extra) compiles from source the first time (~5 min on 2 cores);
 # pip caches the wheel afterwards.
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[dev,local,fast]'
+.venv/bin/python -m pip install --quiet -e '.[dev,local,fast,server]'
 
 echo "== ruff"
 .venv/bin/ruff check src tests examples

@@ -6,6 +6,8 @@
     swarmlet demo airline                     # chat with one in the REPL
     swarmlet run my_agents.py:triage --context '{"user_id": 7}'
     swarmlet eval cases.json --agent my_agents:triage -n 5 --min-accuracy 0.9
+    swarmlet serve my_agents.py:triage        # HTTP API + web UI (needs swarmlet[server])
+    swarmlet serve --example airline
 
 The model endpoint is chosen by :mod:`swarmlet.config`. A configuration problem (bad URL,
 refused key, unknown model, missing offline model) prints one paragraph and exits with 2;
@@ -245,6 +247,78 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc}") from None
+
+
+@app.command()
+def serve(
+    target: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Argument(metavar="[MODULE:AGENT]", help="e.g. app.py:triage"),
+    ] = None,
+    example: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--example", help="Serve a bundled example instead of MODULE:AGENT."),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to bind.")] = 8000,
+    token_file: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--token-file", help="File of API tokens, one per line."),
+    ] = None,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="No token needed (loopback addresses only).")
+    ] = False,
+    cors_origin: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--cors-origin", help="Allow browser calls from this origin (repeat)."),
+    ] = None,
+    max_body_size: Annotated[int, typer.Option(min=1024, help="Largest request body in bytes.")] = 1
+    << 20,
+    context: ContextOption = None,
+    context_file: ContextFileOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+) -> None:
+    """Serve an agent over HTTP: a streaming run API, an OpenAI-compatible API and a web UI."""
+    with _friendly_errors():
+        serving = _server_module("swarmlet.server.serve")
+        auth = _server_module("swarmlet.server.auth")
+        tokens = auth.TokenAuth(frozenset()) if no_auth else auth.load_tokens(token_file)
+        serving.check_bind(host, _server_module("swarmlet.server.app").ServerSettings(auth=tokens))
+        agent, variables = _serve_subject(target, example)
+        variables.update(_context(context, context_file))
+        resolved = _resolve(agent, model, base_url)
+        settings = _server_module("swarmlet.server.app").ServerSettings(
+            auth=tokens,
+            cors_origins=tuple(cors_origin or ()),
+            max_body_size=max_body_size,
+            model_override=resolved.model_override if resolved else None,
+            context_variables=variables,
+        )
+    from swarmlet.core import Swarm
+
+    swarm = Swarm(client=resolved.client if resolved else None)
+    serving.run_server(agent, swarm, settings, host=host, port=port)
+
+
+def _serve_subject(target: str | None, example: str | None) -> tuple[Agent, dict[str, Any]]:
+    if (target is None) == (example is None):
+        raise UsageError("give exactly one of MODULE:AGENT or --example NAME")
+    if target is not None:
+        return load_agent(target), {}
+    loaded = importlib.import_module("swarmlet.examples").load(example)
+    return loaded.agent, copy.deepcopy(loaded.context_variables)
+
+
+def _server_module(name: str) -> ModuleType:
+    """A module of the server extra, with install advice when FastAPI is missing."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise UsageError(
+            f"swarmlet serve needs the server extra ({exc}); "
+            "install it with: pip install 'swarmlet[server]'"
+        ) from None
 
 
 @app.command("eval")
