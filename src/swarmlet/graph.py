@@ -28,7 +28,7 @@ from typing import Any
 from swarmlet.agent import Agent
 from swarmlet.exceptions import UsageError
 
-__all__ = ["AGENT_ATTRIBUTE", "reachable_agents"]
+__all__ = ["AGENT_ATTRIBUTE", "reachable_agents", "tool_targets"]
 
 AGENT_ATTRIBUTE = "__swarmlet_agent__"
 """Attribute on a tool function that runs an agent (an agent-tool), holding that agent."""
@@ -55,6 +55,12 @@ def reachable_agents(agents: Agent | Iterable[Agent]) -> dict[str, Agent]:
         for func in agent.functions:
             pending.extend(_agents_in(func, set()))
     return found
+
+
+def tool_targets(func: Any) -> list[Agent]:
+    """The agents one tool refers to directly (handoff targets, or the agent it runs)."""
+    # _agents_in visits each object once, so each agent comes once.
+    return list(_agents_in(func, set()))
 
 
 def _check_same(known: Agent, other: Agent) -> None:

@@ -75,7 +75,7 @@ def test_agent_tools_are_agent_tool_edges() -> None:
         """Ask the helper."""
         return question
 
-    ask_helper.agent = helper  # type: ignore[attr-defined]  # what Agent.as_tool attaches
+    ask_helper.__swarmlet_agent__ = helper  # type: ignore[attr-defined]  # as Agent.as_tool does
     graph = describe_graph(Agent(name="Root", functions=[ask_helper]))
     assert [(e.target, e.kind) for e in graph.edges] == [("Helper", "agent_tool")]
     assert graph.agents[0].tools[0].agent_tools == ["Helper"]

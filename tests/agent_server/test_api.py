@@ -22,7 +22,6 @@ from tests.agent_server.support import (
 )
 
 
-
 def _settings(**overrides: object) -> ServerSettings:
     values: dict[str, object] = {"auth": TokenAuth(frozenset({TOKEN}))}
     values.update(overrides)

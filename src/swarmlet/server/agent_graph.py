@@ -1,31 +1,31 @@
-"""The agent graph: which agents a conversation can reach from the entry agent, found statically.
+"""The agent graph the server shows: agents, their tools with schemas, and the edges between.
 
-Swarm hands off by *calling a function* that returns an agent, so the graph cannot be read off
-a data structure; :func:`describe_graph` inspects each tool instead, without calling it:
+Which agents a tool leads to is found by :mod:`swarmlet.graph` (inspection, never calling the
+tool: globals and closures a tool's code reads, ``partial`` arguments, default arguments);
+this module adds what a viewer needs on top:
 
-- **handoff edges**: agents the tool's code refers to, through globals or closure variables
-  (``def transfer_to_sales(): return sales_agent``), or that a ``functools.partial`` binds;
-- **agent-tool edges**: a tool that *runs* an agent as a sub-run (``Agent.as_tool``) carries
-  that agent as an attribute (``agent`` / ``__swarmlet_agent__``);
-- instructions are given as text, or as ``"dynamic"`` when they are a callable of the context
-  variables (its docstring, when it has one, is shown as ``instructions_doc``).
+- **handoff edges**: agents a tool refers to (``def transfer_to_sales(): return sales``);
+- **agent-tool edges**: the agent a tool *runs* as a sub-run (``Agent.as_tool``), carried on
+  the tool's ``__swarmlet_agent__`` attribute;
+- instructions as text, or ``"dynamic"`` when they are a callable of the context variables
+  (with its docstring as ``instructions_doc``), and each tool's JSON schema.
 
 What cannot be found statically (and so is missing from the graph): an agent built at run
-time inside the tool (``return Agent(name=...)``), an agent looked up from a registry or a
-database, or one reached through an attribute chain (``agents.sales``) or a container. Those
-handoffs still work at run time; they show up in the run's events (``handoff``) instead.
+time inside the tool (``return Agent(name=...)``), one looked up in a registry, a database or
+a container, or reached through an attribute chain (``agents.sales``). Those handoffs still
+work at run time; they show up in the run's ``handoff`` events instead.
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from swarmlet.agent import Agent
+from swarmlet.graph import AGENT_ATTRIBUTE, tool_targets
 from swarmlet.schema import function_schema
 
 __all__ = ["AgentGraph", "AgentNode", "Edge", "ToolInfo", "describe_graph"]
@@ -138,42 +138,12 @@ def _tool(agent: Agent, func: Callable[..., Any]) -> tuple[ToolInfo, _Found]:
 
 
 def _targets(func: Any) -> tuple[list[Agent], list[Agent]]:
-    """(agents the tool may hand off to, agents it runs as sub-runs), found without calling it."""
-    for attribute in ("__swarmlet_agent__", "agent"):
-        target = getattr(func, attribute, None)
-        if isinstance(target, Agent):
-            return [], [target]
-    return list(_referenced_agents(func)), []
-
-
-def _referenced_agents(func: Any) -> Iterator[Agent]:
-    seen: set[int] = set()
-    for value in _referenced_values(func):
-        if isinstance(value, Agent) and id(value) not in seen:
-            seen.add(id(value))
-            yield value
-
-
-def _referenced_values(func: Any) -> Iterator[Any]:
-    """Values a callable's code can see by name: closure cells, globals, partial's bound args."""
-    if isinstance(func, functools.partial):
-        yield from func.args
-        yield from func.keywords.values()
-        yield from _referenced_values(func.func)
-        return
-    target = inspect.unwrap(func) if inspect.isfunction(func) or inspect.ismethod(func) else None
-    if target is None and callable(func):
-        target = type(func).__call__  # a callable object: look at its __call__
-    if inspect.ismethod(target):
-        target = target.__func__
-    if not inspect.isfunction(target):
-        return
-    try:
-        variables = inspect.getclosurevars(target)
-    except (TypeError, ValueError):
-        return
-    yield from variables.nonlocals.values()
-    yield from variables.globals.values()
+    """(agents the tool may hand off to, the agent it runs as a sub-run), without calling it."""
+    carried = getattr(func, AGENT_ATTRIBUTE, None)
+    targets = tool_targets(func)
+    if isinstance(carried, Agent):
+        return [t for t in targets if t is not carried], [carried]
+    return targets, []
 
 
 def _unique(edges: list[Edge]) -> list[Edge]:
