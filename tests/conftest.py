@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from swarmlet.testing.postgres import TemporaryPostgres, reset_postgres_schema
 from swarmlet.testing.server import ScriptedServer
 
 _real_connect = socket.socket.connect
@@ -51,3 +52,20 @@ def server() -> Iterator[ScriptedServer]:
     """A scripted Chat Completions server on 127.0.0.1 for one test (modules may override)."""
     with ScriptedServer() as srv:
         yield srv
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[TemporaryPostgres]:
+    """One real PostgreSQL server (Debian's binaries, run unprivileged) for the whole test run.
+
+    scripts/install-postgres.sh installs the binaries; a missing server fails, never skips.
+    """
+    with TemporaryPostgres() as pg:
+        yield pg
+
+
+@pytest.fixture
+def postgres_dsn(postgres_server: TemporaryPostgres) -> str:
+    """The server's DSN, with an empty ``public`` schema for this test."""
+    reset_postgres_schema(postgres_server.dsn)
+    return postgres_server.dsn

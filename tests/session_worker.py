@@ -1,0 +1,41 @@
+"""A child process for the cross-process session tests: ``python -m tests.session_worker``.
+
+Modes:
+    holds URL SESSION TAG N   N times: hold the session, append three messages one by one.
+    hang URL SESSION K        hold the session, append K messages, print "ready", sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from swarmlet.sessions import Session, open_store
+
+
+async def holds(url: str, session_id: str, tag: str, n: int) -> None:
+    store = open_store(url)
+    session = Session(store, session_id)
+    for i in range(n):
+        async with session.hold() as lease:
+            for part in range(3):
+                await lease.append([{"role": "user", "content": f"{tag}-{i}-{part}"}])
+                await asyncio.sleep(0)
+    await store.close()
+
+
+async def hang(url: str, session_id: str, k: int) -> None:
+    store = open_store(url)
+    async with Session(store, session_id).hold() as lease:
+        for i in range(k):
+            await lease.append([{"role": "user", "content": f"m{i}"}])
+        print("ready", flush=True)
+        await asyncio.sleep(3600)
+
+
+if __name__ == "__main__":
+    mode, url, session_id, *rest = sys.argv[1:]
+    if mode == "holds":
+        asyncio.run(holds(url, session_id, rest[0], int(rest[1])))
+    else:
+        asyncio.run(hang(url, session_id, int(rest[0])))

@@ -1,0 +1,150 @@
+"""Sessions shared by real processes: SQLite files and a real PostgreSQL server.
+
+- Two processes hammering one session never interleave their holds or lose a message.
+- A process SIGKILLed while holding a session leaves exactly what it had written, and its
+  lease is taken over at once (its pid is gone) by the next run.
+- Migrations: created once, recorded, and a newer schema is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from swarmlet.exceptions import ConfigurationError
+from swarmlet.sessions import Session, SessionBusy, SQLiteStore, open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shared.db'}"
+    return str(request.getfixturevalue("postgres_dsn"))
+
+
+def _worker(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.session_worker", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+async def test_two_processes_on_one_session_never_interleave(url: str) -> None:
+    workers = [_worker("holds", url, "shared", tag, "15") for tag in ("p", "q")]
+    for worker in workers:
+        _, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err
+    store = open_store(url)
+    state = await Session(store, "shared").load()
+    await store.close()
+    contents = [m["content"] for m in state.messages]
+    assert len(contents) == 2 * 15 * 3
+    # Each hold's three messages are contiguous and in order; every hold is there once.
+    holds = [contents[i : i + 3] for i in range(0, len(contents), 3)]
+    for hold in holds:
+        tag, i, _ = hold[0].split("-")
+        assert hold == [f"{tag}-{i}-{part}" for part in range(3)]
+    assert sorted(h[0] for h in holds) == sorted(f"{t}-{i}-0" for t in "pq" for i in range(15))
+    assert state.status == "idle"
+
+
+async def test_sigkilled_holder_leaves_exactly_its_writes_and_is_taken_over(url: str) -> None:
+    worker = _worker("hang", url, "victim", "4")
+    assert worker.stdout is not None
+    assert worker.stdout.readline().strip() == "ready", worker.stderr
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=30)  # reaped: its pid is gone
+    store = open_store(url)
+    state = await Session(store, "victim").load()
+    assert [m["content"] for m in state.messages] == ["m0", "m1", "m2", "m3"]
+    assert state.status == "running"  # its 30 s lease has not run out yet
+    # on_busy="raise" would raise if the dead holder's lease were not taken over at once.
+    async with Session(store, "victim", on_busy="raise").hold() as lease:
+        await lease.append([{"role": "user", "content": "after"}])
+    state = await Session(store, "victim").load()
+    assert [m["content"] for m in state.messages][-2:] == ["m3", "after"]
+    assert state.status == "idle"
+    await store.close()
+
+
+async def test_a_live_holder_in_another_process_is_not_taken_over(url: str) -> None:
+    worker = _worker("hang", url, "alive", "1")
+    assert worker.stdout is not None
+    try:
+        assert worker.stdout.readline().strip() == "ready"
+        store = open_store(url)
+        with pytest.raises(SessionBusy) as busy:
+            async with Session(store, "alive", on_busy="raise").hold():
+                pass
+        assert busy.value.owner is not None and f":{worker.pid}:" in busy.value.owner
+        await store.close()
+    finally:
+        worker.kill()
+        worker.wait(timeout=30)
+
+
+async def test_stores_opened_together_migrate_once(url: str) -> None:
+    stores = [open_store(url) for _ in range(4)]
+    await asyncio.gather(*(s.create(f"s{i}") for i, s in enumerate(stores)))
+    for s in stores:
+        await s.close()
+    versions = await _schema_versions(url)
+    assert versions == [1]
+
+
+async def test_a_newer_schema_is_refused(url: str) -> None:
+    store = open_store(url)
+    await store.create("s")
+    await store.close()
+    await _execute(url, "INSERT INTO swarmlet_schema_version (version) VALUES (99)")
+    store = open_store(url)
+    with pytest.raises(ConfigurationError, match="schema version 99 is newer"):
+        await store.create("t")
+    await store.close()
+
+
+async def test_sqlite_in_a_missing_directory_is_a_clear_configuration_error(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "no" / "such" / "dir.db")
+    with pytest.raises(ConfigurationError, match=r"cannot open session database .*dir\.db"):
+        await store.create("s")
+    await store.close()
+
+
+async def _schema_versions(url: str) -> list[int]:
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            rows = conn.execute("SELECT version FROM swarmlet_schema_version").fetchall()
+        return [r[0] for r in rows]
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    rows = await conn.fetch("SELECT version FROM swarmlet_schema_version ORDER BY version")
+    await conn.close()
+    return [r["version"] for r in rows]
+
+
+async def _execute(url: str, sql: str) -> None:
+    if url.startswith("sqlite"):
+        sql = sql.replace("(version)", "").replace("(99)", "(99, 0)")
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            conn.execute(sql)
+        return
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    await conn.execute(sql)
+    await conn.close()
