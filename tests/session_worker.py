@@ -3,14 +3,19 @@
 Modes:
     holds URL SESSION TAG N   N times: hold the session, append three messages one by one.
     hang URL SESSION K        hold the session, append K messages, print "ready", sleep.
+    run URL SESSION           a run on the session: a fast tool, then a tool that prints
+                              "ready" and never returns (the parent SIGKILLs the process).
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+import time
 
+from swarmlet import Agent, Swarm
 from swarmlet.sessions import Session, open_store
+from swarmlet.testing import ScriptedModel, tool_call
 
 
 async def holds(url: str, session_id: str, tag: str, n: int) -> None:
@@ -33,9 +38,30 @@ async def hang(url: str, session_id: str, k: int) -> None:
         await asyncio.sleep(3600)
 
 
+def fast() -> str:
+    """Answer at once."""
+    return "fast done"
+
+
+def slow() -> str:
+    """Never answer."""
+    print("ready", flush=True)
+    time.sleep(3600)
+    return "unreachable"
+
+
+async def run(url: str, session_id: str) -> None:
+    agent = Agent(name="Worker", functions=[fast, slow])
+    model = ScriptedModel([tool_call("fast", id="f1"), tool_call("slow", id="s1"), "never"])
+    session = Session(open_store(url), session_id)
+    await Swarm(client=model).run_async(agent, "go", {"n": 1}, session=session)
+
+
 if __name__ == "__main__":
     mode, url, session_id, *rest = sys.argv[1:]
     if mode == "holds":
         asyncio.run(holds(url, session_id, rest[0], int(rest[1])))
-    else:
+    elif mode == "hang":
         asyncio.run(hang(url, session_id, int(rest[0])))
+    else:
+        asyncio.run(run(url, session_id))

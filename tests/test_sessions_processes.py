@@ -2,7 +2,8 @@
 
 - Two processes hammering one session never interleave their holds or lose a message.
 - A process SIGKILLed while holding a session leaves exactly what it had written, and its
-  lease is taken over at once (its pid is gone) by the next run.
+  lease is taken over at once (its pid is gone) by the next run; a *run* SIGKILLed while a
+  tool runs loses only that tool call, which the next run answers before going on.
 - Migrations: created once, recorded, and a newer schema is refused.
 """
 
@@ -18,8 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from swarmlet import Agent, Swarm
 from swarmlet.exceptions import ConfigurationError
 from swarmlet.sessions import Session, SessionBusy, SQLiteStore, open_store
+from swarmlet.sessions.persist import UNANSWERED
+from swarmlet.testing import ScriptedModel
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,6 +79,41 @@ async def test_sigkilled_holder_leaves_exactly_its_writes_and_is_taken_over(url:
         await lease.append([{"role": "user", "content": "after"}])
     state = await Session(store, "victim").load()
     assert [m["content"] for m in state.messages][-2:] == ["m3", "after"]
+    assert state.status == "idle"
+    await store.close()
+
+
+async def test_a_run_sigkilled_mid_tool_loses_only_the_call_in_flight(url: str) -> None:
+    worker = _worker("run", url, "run1")
+    assert worker.stdout is not None
+    assert worker.stdout.readline().strip() == "ready", worker.stderr
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=30)
+    store = open_store(url)
+    state = await Session(store, "run1").load()
+    assert [(m["role"], m.get("content"), m.get("tool_call_id")) for m in state.messages] == [
+        ("user", "go", None),
+        ("assistant", None, None),
+        ("tool", "fast done", "f1"),
+        ("assistant", None, None),
+    ]
+    assert [c["id"] for c in state.messages[3]["tool_calls"]] == ["s1"]
+    assert (state.agent_name, state.context_variables, state.status) == (
+        "Worker",
+        {"n": 1},
+        "running",
+    )
+    # The next run takes the dead run's lease at once, answers the lost call, and goes on.
+    agent = Agent(name="Worker", functions=[])
+    model = ScriptedModel(["done"])
+    session = Session(store, "run1", on_busy="raise")
+    await Swarm(client=model).run_async(agent, "next", session=session)
+    state = await session.load()
+    assert [(m["role"], m.get("content")) for m in state.messages[4:]] == [
+        ("tool", UNANSWERED),
+        ("user", "next"),
+        ("assistant", "done"),
+    ]
     assert state.status == "idle"
     await store.close()
 

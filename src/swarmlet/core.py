@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import AsyncGenerator, Iterator
 from concurrent.futures import Executor
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from swarmlet import tracing
 from swarmlet._sync import shared_loop
@@ -15,7 +15,12 @@ from swarmlet.agent import Agent, Response
 from swarmlet.events import Event, RunCompleted, to_swarm_events
 from swarmlet.exceptions import UsageError
 from swarmlet.loop import RunSpec, run_events
+from swarmlet.messages import as_messages
 from swarmlet.models.base import Model, provider_kind
+
+if TYPE_CHECKING:
+    from swarmlet.sessions.session import Session
+    from swarmlet.state import RunState
 
 __all__ = ["Swarm"]
 
@@ -97,7 +102,7 @@ class Swarm:
     def events(
         self,
         agent: Agent,
-        messages: list[dict[str, Any]],
+        messages: str | list[dict[str, Any]],
         context_variables: dict[str, Any] | None = None,
         model_override: str | None = None,
         *,
@@ -105,31 +110,55 @@ class Swarm:
         debug: bool = False,
         max_turns: float = float("inf"),
         execute_tools: bool = True,
+        session: Session | None = None,
     ) -> AsyncGenerator[Event, None]:
-        """All events of a run; with ``stream=False`` the model is called without streaming."""
+        """All events of a run; with ``stream=False`` the model is called without streaming.
+
+        ``messages`` may be a plain string (one user message). With ``session=`` the run
+        continues that stored conversation and stores each message as it completes
+        (:mod:`swarmlet.sessions`).
+        """
         if not isinstance(agent, Agent):
             raise UsageError(f"agent must be a swarmlet Agent, got {type(agent).__name__}")
         spec = RunSpec(
             agent=agent,
-            messages=list(messages),
+            messages=as_messages(messages),
             context_variables=dict(context_variables or {}),
             model_override=model_override,
             stream=stream,
             max_turns=max_turns,
             execute_tools=execute_tools,
         )
-        events = run_events(spec, self._resolve, self.tool_executor)
+        if session is None:
+            events = run_events(spec, self._resolve, self.tool_executor)
+        else:
+            events = self._on_session(spec, session)
         return _with_debug(tracing.observe(events, spec, self._resolve), debug)
+
+    def _on_session(self, spec: RunSpec, session: Session) -> AsyncGenerator[Event, None]:
+        """The run on a stored conversation (imported here: most runs have no session)."""
+        from swarmlet.sessions.persist import persisted_run
+        from swarmlet.sessions.session import Session
+
+        if not isinstance(session, Session):
+            raise UsageError(f"session must be a swarmlet Session, got {type(session).__name__}")
+
+        def start(state: RunState) -> AsyncGenerator[Event, None]:
+            return run_events(spec, self._resolve, self.tool_executor, state)
+
+        return persisted_run(session, spec.agent, spec.messages, spec.context_variables, start)
 
     def stream(
         self,
         agent: Agent,
-        messages: list[dict[str, Any]],
+        messages: str | list[dict[str, Any]],
         context_variables: dict[str, Any] | None = None,
         model_override: str | None = None,
         debug: bool = False,
         max_turns: float = float("inf"),
         execute_tools: bool = True,
+        *,
+        session: Session | None = None,
     ) -> AsyncGenerator[Event, None]:
         """Run with a streaming model and yield typed events as they happen.
 
@@ -145,17 +174,20 @@ class Swarm:
             debug=debug,
             max_turns=max_turns,
             execute_tools=execute_tools,
+            session=session,
         )
 
     async def run_async(
         self,
         agent: Agent,
-        messages: list[dict[str, Any]],
+        messages: str | list[dict[str, Any]],
         context_variables: dict[str, Any] | None = None,
         model_override: str | None = None,
         debug: bool = False,
         max_turns: float = float("inf"),
         execute_tools: bool = True,
+        *,
+        session: Session | None = None,
     ) -> Response:
         """Run until the active agent answers without tool calls (or ``max_turns`` model calls).
 
@@ -171,6 +203,7 @@ class Swarm:
             debug=debug,
             max_turns=max_turns,
             execute_tools=execute_tools,
+            session=session,
         )
         return await _final_response(events)
 
@@ -178,20 +211,22 @@ class Swarm:
     def run(
         self,
         agent: Agent,
-        messages: list[dict[str, Any]],
+        messages: str | list[dict[str, Any]],
         context_variables: dict[str, Any] | None = ...,
         model_override: str | None = ...,
         stream: Literal[False] = ...,
         debug: bool = ...,
         max_turns: float = ...,
         execute_tools: bool = ...,
+        *,
+        session: Session | None = ...,
     ) -> Response: ...
 
     @overload
     def run(
         self,
         agent: Agent,
-        messages: list[dict[str, Any]],
+        messages: str | list[dict[str, Any]],
         context_variables: dict[str, Any] | None = ...,
         model_override: str | None = ...,
         *,
@@ -199,18 +234,21 @@ class Swarm:
         debug: bool = ...,
         max_turns: float = ...,
         execute_tools: bool = ...,
+        session: Session | None = ...,
     ) -> Iterator[dict[str, Any]]: ...
 
     def run(
         self,
         agent: Agent,
-        messages: list[dict[str, Any]],
+        messages: str | list[dict[str, Any]],
         context_variables: dict[str, Any] | None = None,
         model_override: str | None = None,
         stream: bool = False,
         debug: bool = False,
         max_turns: float = float("inf"),
         execute_tools: bool = True,
+        *,
+        session: Session | None = None,
     ) -> Response | Iterator[dict[str, Any]]:
         """Swarm's synchronous entry point, same arguments and return shape.
 
@@ -227,6 +265,7 @@ class Swarm:
             debug=debug,
             max_turns=max_turns,
             execute_tools=execute_tools,
+            session=session,
         )
         if stream:
             return self._loop.iterate(to_swarm_events(events))

@@ -12,7 +12,13 @@ from typing import Any
 
 from swarmlet.models.base import AssistantMessage, ToolCall
 
-__all__ = ["assistant_to_dict", "to_api_message", "to_api_messages", "tool_call_to_dict"]
+__all__ = [
+    "as_messages",
+    "assistant_to_dict",
+    "to_api_message",
+    "to_api_messages",
+    "tool_call_to_dict",
+]
 
 # Keys each role may carry on the wire. Anything else (sender, tool_name, refusal, audio,
 # function_call, annotations...) is dropped; None values are dropped as well.
@@ -24,6 +30,13 @@ _ALLOWED_KEYS: dict[str, frozenset[str]] = {
     "tool": frozenset({"role", "content", "tool_call_id"}),
 }
 _TOOL_CALL_KEYS = ("id", "type", "function")
+
+
+def as_messages(messages: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A run's input: a plain string is one user message; a list of dicts is taken as is."""
+    if isinstance(messages, str):
+        return [{"role": "user", "content": messages}]
+    return list(messages)
 
 
 def to_api_message(message: dict[str, Any]) -> dict[str, Any]:

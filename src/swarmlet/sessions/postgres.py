@@ -108,8 +108,7 @@ class PostgresStore:
         self.dsn = dsn
         self.min_size = min_size
         self.max_size = max_size
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._pool: asyncio.Task[asyncpg.Pool] | None = None
+        self._pools: dict[asyncio.AbstractEventLoop, asyncio.Task[asyncpg.Pool]] = {}
 
     def __repr__(self) -> str:
         # Never show a password.
@@ -118,15 +117,24 @@ class PostgresStore:
     async def _connection_pool(self) -> asyncpg.Pool:
         """The pool for the running loop, opened (and the schema migrated) on first use."""
         loop = asyncio.get_running_loop()
-        if self._pool is None or self._loop is not loop:
+        task = self._pools.get(loop)
+        if task is None:
+            self._forget_closed_loops()
             # One task per loop, awaited by every caller: the pool is opened once.
-            self._loop, self._pool = loop, loop.create_task(self._open())
+            task = self._pools[loop] = loop.create_task(self._open())
         try:
-            return await asyncio.shield(self._pool)
+            return await asyncio.shield(task)
         except BaseException:
-            if self._pool.done() and self._pool.exception() is not None:
-                self._pool = None  # a failed open is retried by the next call
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                del self._pools[loop]  # a failed open is retried by the next call
             raise
+
+    def _forget_closed_loops(self) -> None:
+        """Drop the pools of loops that have closed (e.g. after each ``asyncio.run``)."""
+        for loop in [loop for loop in self._pools if loop.is_closed()]:
+            task = self._pools.pop(loop)
+            if task.done() and not task.cancelled() and task.exception() is None:
+                task.result().terminate()
 
     async def _open(self) -> asyncpg.Pool:
         try:
@@ -206,19 +214,18 @@ class PostgresStore:
 
     async def load(self, session_id: str) -> SessionState | None:
         pool = await self._connection_pool()
-        async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-            row = await conn.fetchrow(
-                f"SELECT {_COLUMNS} FROM swarmlet_sessions WHERE session_id = $1", session_id
-            )
-            if row is None:
-                return None
-            messages = await conn.fetch(
-                "SELECT message FROM swarmlet_messages WHERE session_id = $1 ORDER BY seq",
-                session_id,
-            )
+        # One statement: one snapshot of the row and its messages, one round trip.
+        row = await pool.fetchrow(
+            f"SELECT {_COLUMNS}, array(SELECT message FROM swarmlet_messages m "
+            "WHERE m.session_id = s.session_id ORDER BY seq) AS messages "
+            "FROM swarmlet_sessions s WHERE session_id = $1",
+            session_id,
+        )
+        if row is None:
+            return None
         return SessionState(
             session_id=row["session_id"],
-            messages=[json.loads(m["message"]) for m in messages],
+            messages=[json.loads(m) for m in row["messages"]],
             agent_name=row["agent_name"],
             context_variables=json.loads(row["context_variables"]),
             status=row["status"],
@@ -257,10 +264,20 @@ class PostgresStore:
         return bool(status.endswith(" 1"))
 
     async def close(self) -> None:
-        task, self._pool = self._pool, None
-        if task is not None and task.get_loop() is asyncio.get_running_loop():
-            pool = await task
-            await pool.close()
+        """Close the pool of this event loop; terminate those of other loops."""
+        pools, self._pools = self._pools, {}
+        current = asyncio.get_running_loop()
+        for loop, task in pools.items():
+            if not task.done() or task.cancelled() or task.exception() is not None:
+                task.cancel()
+                continue
+            pool = task.result()
+            if loop is current:
+                await pool.close()
+            elif loop.is_running():
+                loop.call_soon_threadsafe(pool.terminate)
+            else:
+                pool.terminate()
 
 
 async def _migrate(conn: asyncpg.pool.PoolConnectionProxy[Any]) -> None:

@@ -1,0 +1,156 @@
+"""A run on a session: load the conversation, run, and store each message as it completes.
+
+:func:`persisted_run` wraps the run loop's event stream. It holds the session's lease for the
+whole run, so two runs on one session never interleave; it restores the history, the active
+agent (found by name among the agents reachable from the entry agent) and the context
+variables; and it observes the run's own events (not sub-runs'):
+
+- ``MessageCompleted`` -> the assistant message is appended;
+- ``ToolCallFinished`` -> that tool result is appended (parallel calls: in completion order,
+  which the Chat Completions protocol accepts -- results are matched to calls by id);
+- ``TurnStarted``/``Handoff``/``RunCompleted`` -> the active agent's name and the context
+  variables are stored when they changed.
+
+The consumer pulls events from the generator, so each write finishes before the run goes on:
+a crash loses at most the model call in flight. A run that crashed mid tool phase leaves
+calls without results; the next run stores a result for each saying so (the protocol rejects
+a history with unanswered calls), then goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import AsyncGenerator, Callable
+from typing import Any
+
+from swarmlet.agent import Agent
+from swarmlet.events import (
+    Event,
+    Handoff,
+    MessageCompleted,
+    RunCompleted,
+    ToolCallFinished,
+    TurnStarted,
+)
+from swarmlet.exceptions import UsageError
+from swarmlet.graph import reachable_agents
+from swarmlet.sessions.base import SessionState
+from swarmlet.sessions.session import Lease, Session
+from swarmlet.state import RunState
+
+__all__ = ["persisted_run", "unanswered_calls"]
+
+StartRun = Callable[[RunState], AsyncGenerator[Event, None]]
+"""Starts the run loop from a given state (``run_events(spec, ..., state=state)``)."""
+
+UNANSWERED = "Error: the run stopped before this tool call finished; it may not have run."
+
+
+async def persisted_run(
+    session: Session,
+    entry_agent: Agent,
+    messages: list[dict[str, Any]],
+    context_variables: dict[str, Any],
+    start: StartRun,
+) -> AsyncGenerator[Event, None]:
+    """Run on ``session``: ``messages`` are the new input, appended to its stored history.
+
+    ``context_variables`` given here update the stored ones. The lease is released as
+    ``idle`` when the run completes, ``error`` when it raises, ``interrupted`` when the
+    consumer stops early.
+
+    Raises:
+        SessionBusy: another run holds the session (``on_busy="raise"``, or the wait timed out).
+        UsageError: the stored active agent is not reachable from ``entry_agent``, or the
+            session is paused waiting for approval (resume it instead).
+    """
+    async with session.hold() as lease:
+        stored = await session.load()
+        # The lease made the status "running"; a paused run's state is still there.
+        if stored.run_state is not None:
+            await lease.release("paused", stored.run_state)
+            raise UsageError(
+                f"session {session.session_id!r} is paused waiting for approval: resume it"
+            )
+        agent = _active_agent(entry_agent, stored)
+        repaired = unanswered_calls([*stored.messages, *messages])
+        await lease.append([*repaired, *messages])
+        history = [*stored.messages, *repaired, *messages]
+        state = RunState(
+            agent=agent,
+            messages=copy.deepcopy(history),
+            start=len(history),
+            context_variables=copy.deepcopy({**stored.context_variables, **context_variables}),
+        )
+        saved = _Saved(lease)
+        await saved.update(state)
+        events = start(state)
+        async with contextlib.aclosing(events):
+            async for event in events:
+                if not event.path:
+                    await _persist(lease, saved, state, event)
+                if isinstance(event, RunCompleted) and not event.path:
+                    # Released before the caller sees the end: a caller that stops reading
+                    # at RunCompleted (as run() does) finds the session stored and idle.
+                    await lease.release("idle")
+                yield event
+
+
+def _active_agent(entry_agent: Agent, stored: SessionState) -> Agent:
+    """The agent the conversation was with, found by name; the entry agent for a new one."""
+    if stored.agent_name is None or stored.agent_name == entry_agent.name:
+        return entry_agent
+    agent = reachable_agents(entry_agent).get(stored.agent_name)
+    if agent is None:
+        raise UsageError(
+            f"session {stored.session_id!r} was last with agent {stored.agent_name!r}, which "
+            f"cannot be found from {entry_agent.name!r} (see swarmlet.graph for what can be)"
+        )
+    return agent
+
+
+def unanswered_calls(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tool messages answering the calls that have no result in ``messages`` (a crashed run).
+
+    Calls answered by the caller's new messages (e.g. after ``execute_tools=False``) are not
+    touched: the check runs over the stored history and the new input together.
+    """
+    answered = {m.get("tool_call_id") for m in messages if m.get("role") == "tool"}
+    missing: list[dict[str, Any]] = []
+    for message in messages:
+        for call in message.get("tool_calls") or []:
+            if call.get("id") not in answered:
+                name = (call.get("function") or {}).get("name")
+                missing.append(
+                    {
+                        "role": "tool",
+                        "tool_call_id": call.get("id"),
+                        "tool_name": name,
+                        "content": UNANSWERED,
+                    }
+                )
+    return missing
+
+
+class _Saved:
+    """The agent name and context last stored, so unchanged values are not written again."""
+
+    def __init__(self, lease: Lease) -> None:
+        self.lease = lease
+        self.last: tuple[str, dict[str, Any]] | None = None
+
+    async def update(self, state: RunState) -> None:
+        current = (state.agent.name, state.context_variables)
+        if current != self.last:
+            await self.lease.save(
+                agent_name=state.agent.name, context_variables=state.context_variables
+            )
+            self.last = (state.agent.name, copy.deepcopy(state.context_variables))
+
+
+async def _persist(lease: Lease, saved: _Saved, state: RunState, event: Event) -> None:
+    if isinstance(event, (MessageCompleted, ToolCallFinished)):
+        await lease.append([event.message])
+    elif isinstance(event, (TurnStarted, Handoff, RunCompleted)):
+        await saved.update(state)
