@@ -146,3 +146,34 @@ def test_aiohttp_is_imported_on_first_use_only() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_a_dropped_provider_closes_its_session_on_a_loop_that_lives_on(
+    server: ScriptedServer,
+) -> None:
+    # The sync API's loop outlives providers; a provider caught in a garbage cycle (e.g. via
+    # an exception's traceback) must still close its session there, not leak it unclosed.
+    server.default_reply = ScriptedReply(content="ok")
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever)
+    thread.start()
+    try:
+        provider = FastHTTPModel(base_url=server.base_url, max_retries=0)
+        cycle: list[Any] = [provider]
+        cycle.append(cycle)
+        done = asyncio.run_coroutine_threadsafe(provider.complete(request()), loop)
+        assert done.result(10).content == "ok"
+        session = asyncio.run_coroutine_threadsafe(provider._session(), loop).result(10)
+        connector = session.connector
+        assert connector is not None and not connector.closed
+        del provider, cycle, done, session  # the session is garbage with the provider
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            gc.collect()
+            asyncio.run_coroutine_threadsafe(asyncio.sleep(0.1), loop).result(10)
+        assert connector.closed
+        assert not [w for w in caught if "Unclosed client session" in str(w.message)]
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -35,10 +35,11 @@ finalises it) or by :meth:`FastHTTPModel.aclose`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import json
 import weakref
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from swarmlet.exceptions import ModelError, ModelResponseError, ModelTimeoutError
@@ -82,14 +83,25 @@ class _LoopSession:
 
     def __init__(self, session: aiohttp.ClientSession) -> None:
         self.session = session
-        self.closer: AsyncIterator[None] = _closer(session)
+        self.closer: AsyncGenerator[None, None] = _closer(session)
 
 
-async def _closer(session: aiohttp.ClientSession) -> AsyncIterator[None]:
+async def _closer(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
     try:
         yield
     finally:
         await session.close()
+
+
+def _close_sessions(
+    sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSession],
+) -> None:
+    """Close every session on its own loop (for loops not closed yet), from any thread."""
+    for loop, entry in list(sessions.items()):
+        if not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(loop.create_task, entry.closer.aclose())
+    sessions.clear()
 
 
 class FastHTTPModel(Model):
@@ -136,6 +148,10 @@ class FastHTTPModel(Model):
         self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSession] = (
             weakref.WeakKeyDictionary()
         )
+        # A provider dropped while its loops live on (the sync API's long-lived loop) closes
+        # its sessions there. The finaliser holds the sessions, so a garbage cycle through the
+        # provider never reaches them unclosed.
+        weakref.finalize(self, _close_sessions, self._sessions)
 
     @classmethod
     def from_env(
@@ -181,18 +197,14 @@ class FastHTTPModel(Model):
     async def aclose(self) -> None:
         """Close the connection pools this provider opened.
 
-        The calling loop's session is closed here; sessions of other loops that are still
-        running are closed on their own loop (not awaited); those of loops already closed are
-        dropped. A session passed in as ``http_client`` is left open.
+        The calling loop's session is closed here; sessions of other loops not closed yet are
+        closed on their own loop (not awaited). A session passed in as ``http_client`` is left
+        open.
         """
-        current = asyncio.get_running_loop()
-        entries = list(self._sessions.items())
-        self._sessions.clear()
-        for loop, entry in entries:
-            if loop is current:
-                await entry.session.close()
-            elif loop.is_running():
-                asyncio.run_coroutine_threadsafe(entry.session.close(), loop)
+        mine = self._sessions.pop(asyncio.get_running_loop(), None)
+        _close_sessions(self._sessions)
+        if mine is not None:
+            await mine.closer.aclose()
 
     async def complete(self, request: ModelRequest) -> AssistantMessage:
         """Send ``request`` and return the first choice's message."""
