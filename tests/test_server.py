@@ -486,7 +486,7 @@ def test_chunked_request_body_and_routes(serve: Callable[..., ScriptedServer]) -
         len(payload) - half,
         payload[half:],
     )
-    head = b"POST /chat/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+    head = b"POST /chat/completions HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
     received = raw_exchange(server, head + b"Connection: close\r\n\r\n" + body)
     assert b"chunked ok" in received
     assert server.requests[-1] == CHAT

@@ -14,10 +14,11 @@ ours -- can be tested over a real socket, including the ugly cases: error status
         client = openai.OpenAI(base_url=s.base_url, api_key="x")
         ...
 
-The server is plain asyncio and the standard library (``orjson`` is used when importable). It
-speaks just enough HTTP/1.1 for API clients: keep-alive, ``Content-Length`` or chunked request
-bodies, ``Connection: close``, and chunked ``text/event-stream`` responses. Replies are encoded
-once into byte templates and reused, because benchmarks run it under heavy concurrency.
+HTTP is aiohttp's low-level server (``aiohttp.web.Server``): keep-alive, ``Content-Length`` or
+chunked request bodies, ``Expect: 100-continue``, ``Connection: close`` and chunked
+``text/event-stream`` responses are the library's. This module only decides what to answer and
+which faults to put on the wire; replies are encoded once into byte templates and reused
+(:mod:`swarmlet.testing.replies`), because benchmarks run it under heavy concurrency.
 
 Run it standalone (prints its base URL, then serves until killed)::
 
@@ -32,17 +33,29 @@ import asyncio
 import collections
 import contextlib
 import functools
-import importlib
 import itertools
-import json
 import socket
 import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Any
+
+from aiohttp import web
+
+from swarmlet.testing.replies import (
+    FAULTS,
+    PREFIX,
+    USAGE,
+    Plan,
+    Responder,
+    ScriptedReply,
+    coerce,
+    dumps,
+    fill,
+    loads,
+    plan,
+)
 
 __all__ = [
     "FAULTS",
@@ -53,302 +66,9 @@ __all__ = [
     "main",
 ]
 
-#: Every value ``ScriptedReply.fault`` accepts (besides ``None``).
-FAULTS = frozenset(
-    {
-        "reset",
-        "hang",
-        "cut_stream",
-        "no_finish_reason",
-        "bad_json_chunk",
-        "empty_choices",
-        "null_content",
-        "raw",
-    }
-)
-
-
-def _stdlib_codec() -> tuple[Callable[[Any], bytes], Callable[[bytes], Any]]:
-    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-    return (lambda obj: encoder.encode(obj).encode()), json.loads
-
-
-def _codec() -> tuple[Callable[[Any], bytes], Callable[[bytes], Any]]:
-    # orjson is optional: a real speed-up for benchmarks, never a requirement.
-    try:
-        orjson = importlib.import_module("orjson")
-    except ImportError:
-        return _stdlib_codec()
-    return orjson.dumps, orjson.loads
-
-
-_dumps, _loads = _codec()
-
-
-@dataclass
-class ScriptedReply:
-    """One scripted answer to one chat-completions request.
-
-    ``tool_calls`` items are ``{"name": ..., "arguments": <str or dict>, "id": optional}``: a dict
-    is JSON-encoded, a str is sent verbatim (so broken arguments can be scripted), and a missing
-    id becomes ``call_<n>`` (unique per server). ``status`` other than 200 (with no ``fault``)
-    sends an OpenAI-style error body; ``headers`` are added to any response. ``chunks``
-    overrides the server's ``stream_chunks`` for this reply; ``tool_calls_per_chunk`` puts the
-    fragments of all tool calls for one step into a single stream chunk.
-
-    ``fault`` puts a failure on the wire:
-
-    * ``"reset"`` -- send part of the response head, then close with a TCP RST;
-    * ``"hang"`` -- never answer, until the client disconnects or the server stops;
-    * ``"cut_stream"`` -- stream some chunks, then close without ``[DONE]`` or the final
-      chunked terminator (non-streamed: promise a ``Content-Length``, send half, close);
-    * ``"no_finish_reason"`` -- no chunk (or choice) carries a ``finish_reason``;
-    * ``"bad_json_chunk"`` -- one ``data:`` line is not JSON (non-streamed: a truncated body);
-    * ``"empty_choices"`` -- ``choices: []`` in the body, or in every streamed chunk;
-    * ``"null_content"`` -- content ``null`` and no tool calls, whatever was scripted;
-    * ``"raw"`` -- ``content`` sent verbatim as the whole body, with ``status`` (default 200).
-
-    A reply is encoded on first use and the encoding cached on it, so treat it as immutable
-    once it has been served.
-    """
-
-    content: str | None = None
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    fault: str | None = None
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    chunks: int | None = None
-    tool_calls_per_chunk: bool = False
-    _plans: dict[tuple[bool, bool, int], _Plan] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
-
-    def __post_init__(self) -> None:
-        if self.fault is not None and self.fault not in FAULTS:
-            raise ValueError(f"unknown fault {self.fault!r}; expected one of {sorted(FAULTS)}")
-        for call in self.tool_calls:
-            if "name" not in call:
-                raise ValueError(f"tool call {call!r} has no 'name'")
-
-
-#: Decides the reply from the parsed request body (used instead of the FIFO queue).
-Responder = Callable[[dict[str, Any]], "ScriptedReply | str"]
-
-
-def _coerce(reply: ScriptedReply | str) -> ScriptedReply:
-    return ScriptedReply(content=reply) if isinstance(reply, str) else reply
-
-
-# ---------------------------------------------------------------------------------------------
-# Encoding replies into byte templates.
-#
-# A template is a tuple of parts: bytes, or an int naming a hole filled per response. Holes keep
-# per-response values (completion id, timestamp, model, usage, generated tool-call ids) out of the
-# cached encoding, so serving a reused reply is a join, not a JSON dump.
-
-_Part = bytes | int
-_Template = tuple[_Part, ...]
-_PREFIX = -1  # '{"id":...,"object":...,"created":...,"model":...,'
-_USAGE = -2  # '{"prompt_tokens":...,...}'
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """The encoded form of one reply for one kind of request."""
-
-    templates: tuple[_Template, ...]  # stream: one per SSE event; otherwise one: the body
-    generated_ids: int  # holes 0..n-1 take fresh call_<n> ids
-    completion_tokens: int
-
-
-@dataclass(frozen=True)
-class _Call:
-    name: str
-    arguments: str
-    id: str | None
-
-
-def _calls(reply: ScriptedReply) -> list[_Call]:
-    calls = []
-    for raw in reply.tool_calls:
-        args = raw.get("arguments", "{}")
-        text = args if isinstance(args, str) else _dumps(args).decode()
-        calls.append(_Call(str(raw["name"]), text, raw.get("id")))
-    return calls
-
-
-def _split(text: str, pieces: int) -> list[str]:
-    """Cut ``text`` into at most ``pieces`` non-empty, nearly equal parts."""
-    if not text:
-        return []
-    size = -(-len(text) // max(1, min(pieces, len(text))))
-    return [text[i : i + size] for i in range(0, len(text), size)]
-
-
-def _merge(parts: Iterable[_Part]) -> _Template:
-    """Join adjacent byte parts so filling a template touches as few items as possible."""
-    out: list[_Part] = []
-    for part in parts:
-        if isinstance(part, bytes) and out and isinstance(out[-1], bytes):
-            out[-1] = out[-1] + part
-        else:
-            out.append(part)
-    return tuple(out)
-
-
-def _id_parts(calls: Sequence[_Call]) -> list[_Part]:
-    """One part per call: the explicit id encoded, or the hole for a generated one."""
-    parts: list[_Part] = []
-    hole = 0
-    for call in calls:
-        if call.id is not None:
-            parts.append(_dumps(call.id))
-        else:
-            parts.append(hole)
-            hole += 1
-    return parts
-
-
-def _tokens(reply: ScriptedReply, calls: Sequence[_Call]) -> int:
-    # A rough 4-characters-per-token estimate: clients only need plausible, stable numbers.
-    chars = len(reply.content or "") + sum(len(c.name) + len(c.arguments) for c in calls)
-    return max(1, chars // 4)
-
-
-def _finish(calls: Sequence[_Call]) -> bytes:
-    return b'"tool_calls"' if calls else b'"stop"'
-
-
-def _message_parts(reply: ScriptedReply, calls: Sequence[_Call], ids: list[_Part]) -> list[_Part]:
-    content = None if reply.fault == "null_content" else reply.content
-    parts: list[_Part] = [b'{"role":"assistant","content":', _dumps(content), b',"tool_calls":']
-    if not calls or reply.fault == "null_content":
-        return [*parts, b"null}"]
-    for i, (call, id_part) in enumerate(zip(calls, ids, strict=True)):
-        parts += [b"[" if i == 0 else b",", b'{"id":', id_part, b',"type":"function","function":']
-        parts.append(_dumps({"name": call.name, "arguments": call.arguments}) + b"}")
-    return [*parts, b"]}"]
-
-
-def _body_plan(reply: ScriptedReply) -> _Plan:
-    """The complete (non-streamed) ``chat.completion`` body."""
-    calls = _calls(reply)
-    ids = _id_parts(calls)
-    parts: list[_Part] = [_PREFIX, b'"choices":[']
-    if reply.fault != "empty_choices":
-        finish = b"null" if reply.fault == "no_finish_reason" else _finish(calls)
-        if reply.fault == "null_content":
-            finish = b'"stop"'
-        parts += [b'{"index":0,"message":', *_message_parts(reply, calls, ids)]
-        parts += [b',"logprobs":null,"finish_reason":', finish, b"}"]
-    parts += [b'],"usage":', _USAGE, b"}"]
-    generated = sum(isinstance(p, int) and p >= 0 for p in ids)
-    return _Plan((_merge(parts),), generated, _tokens(reply, calls))
-
-
-def _event(delta: Iterable[_Part], finish: bytes = b"null") -> _Template:
-    """One SSE event carrying a single-choice ``chat.completion.chunk``."""
-    head: list[_Part] = [b"data: ", _PREFIX, b'"choices":[{"index":0,"delta":']
-    tail = b',"logprobs":null,"finish_reason":' + finish + b"}]}\n\n"
-    return _merge([*head, *delta, tail])
-
-
-def _call_start(index: int, call: _Call, id_part: _Part) -> list[_Part]:
-    """The first fragment of a streamed tool call: id, type and name, empty arguments."""
-    fn = b',"type":"function","function":{"name":' + _dumps(call.name) + b',"arguments":""}}'
-    return [b'{"index":%d,"id":' % index, id_part, fn]
-
-
-def _call_piece(index: int, piece: str) -> bytes:
-    return b'{"index":%d,"function":{"arguments":%b}}' % (index, _dumps(piece))
-
-
-def _tool_events(reply: ScriptedReply, calls: Sequence[_Call], pieces: int) -> list[_Template]:
-    """Stream events for the tool calls: per call, or all calls of a step in one chunk."""
-    ids = _id_parts(calls)
-    # steps[k] holds the k-th fragment of every call that has one; step 0 is the call's start.
-    steps: list[list[list[_Part]]] = []
-    for i, call in enumerate(calls):
-        fragments = [_call_start(i, call, ids[i])]
-        fragments += [[_call_piece(i, p)] for p in _split(call.arguments, pieces)]
-        if not reply.tool_calls_per_chunk:
-            steps += [[f] for f in fragments]
-            continue
-        for k, fragment in enumerate(fragments):
-            if k == len(steps):
-                steps.append([])
-            steps[k].append(fragment)
-    events = []
-    for step in steps:
-        joined = list(itertools.chain.from_iterable(_interleave(step)))
-        events.append(_event([b'{"tool_calls":[', *joined, b"]}"]))
-    return events
-
-
-def _interleave(fragments: list[list[_Part]]) -> Iterable[list[_Part]]:
-    for i, fragment in enumerate(fragments):
-        yield fragment if i == 0 else [b",", *fragment]
-
-
-def _stream_events(reply: ScriptedReply, calls: Sequence[_Call], pieces: int) -> list[_Template]:
-    """The normal event sequence: role, content pieces, tool-call fragments, finish."""
-    content = None if reply.fault == "null_content" else reply.content
-    first = b'{"role":"assistant","content":' + (b'""' if content else b"null") + b"}"
-    events = [_event([first])]
-    events += [_event([b'{"content":%b}' % _dumps(p)]) for p in _split(content or "", pieces)]
-    if reply.fault != "null_content":
-        events += _tool_events(reply, calls, pieces)
-    if reply.fault != "no_finish_reason":
-        finish = b'"stop"' if reply.fault == "null_content" else _finish(calls)
-        events.append(_event([b"{}"], finish))
-    return events
-
-
-_EMPTY_CHOICES = _merge([b"data: ", _PREFIX, b'"choices":[]}\n\n'])
-_USAGE_EVENT = _merge([b"data: ", _PREFIX, b'"choices":[],"usage":', _USAGE, b"}\n\n"])
-_BAD_EVENT: _Template = (b'data: {"id":"chatcmpl-broken","choices":[{"delta": nope}\n\n',)
-_DONE_EVENT: _Template = (b"data: [DONE]\n\n",)
-
-
-def _stream_plan(reply: ScriptedReply, include_usage: bool, pieces: int) -> _Plan:
-    """The SSE events of a streamed reply, faults applied, ``[DONE]`` last unless cut."""
-    calls = _calls(reply)
-    if reply.fault == "empty_choices":
-        events = [_EMPTY_CHOICES, _EMPTY_CHOICES]
-    else:
-        events = _stream_events(reply, calls, pieces)
-    if reply.fault == "bad_json_chunk":
-        events.insert(max(1, len(events) // 2), _BAD_EVENT)
-    if include_usage:
-        events.append(_USAGE_EVENT)
-    if reply.fault == "cut_stream":
-        # Keep the role chunk and at least one more, drop the rest and the [DONE].
-        events = events[: max(2, len(events) // 2)]
-    else:
-        events.append(_DONE_EVENT)
-    generated = sum(isinstance(p, int) and p >= 0 for p in _id_parts(calls))
-    return _Plan(tuple(events), generated, _tokens(reply, calls))
-
-
-def _plan(reply: ScriptedReply, stream: bool, include_usage: bool, pieces: int) -> _Plan:
-    key = (stream, include_usage, pieces if stream else 0)
-    plan = reply._plans.get(key)
-    if plan is None:
-        plan = _stream_plan(reply, include_usage, pieces) if stream else _body_plan(reply)
-        reply._plans[key] = plan
-    return plan
-
-
-def _fill(template: _Template, holes: dict[int, bytes]) -> bytes:
-    return b"".join([p if isinstance(p, bytes) else holes[p] for p in template])
-
-
-# ---------------------------------------------------------------------------------------------
-# HTTP/1.1: just enough for API clients.
-
-_MAX_BODY = 64 * 1024 * 1024
 _COMPLETIONS = frozenset({"/v1/chat/completions", "/chat/completions"})
 _MODELS = frozenset({"/v1/models", "/models"})
+_JSON = "application/json"
 _ERROR_TYPES = {
     400: ("invalid_request_error", "invalid_request"),
     401: ("authentication_error", "invalid_api_key"),
@@ -357,139 +77,10 @@ _ERROR_TYPES = {
     405: ("invalid_request_error", "method_not_allowed"),
     429: ("rate_limit_error", "rate_limit_exceeded"),
 }
-
-
-class _BadRequest(Exception):
-    """The bytes on the connection are not an HTTP request we can answer; close after a 400."""
-
-
-@dataclass
-class _Request:
-    method: str
-    target: str
-    headers: dict[str, str]
-    body: bytes
-    keep_alive: bool
-
-
-def _parse_head(head: bytes) -> tuple[str, str, str, dict[str, str]]:
-    lines = head.decode("latin-1").lstrip("\r\n").split("\r\n")
-    try:
-        method, target, version = lines[0].split(" ", 2)
-    except ValueError:
-        raise _BadRequest(f"malformed request line {lines[0]!r}") from None
-    if not version.startswith("HTTP/1."):
-        raise _BadRequest(f"unsupported protocol {version!r}")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if line:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-    return method, target, version, headers
-
-
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    body = bytearray()
-    while True:
-        size_line = await reader.readuntil(b"\r\n")
-        try:
-            size = int(size_line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise _BadRequest("malformed chunk size") from None
-        if size == 0:
-            # Skip trailers up to the blank line that ends the message.
-            while await reader.readuntil(b"\r\n") != b"\r\n":
-                pass
-            return bytes(body)
-        if len(body) + size > _MAX_BODY:
-            raise _BadRequest("request body too large")
-        body += await reader.readexactly(size)
-        await reader.readexactly(2)
-
-
-async def _read_body(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, headers: dict[str, str]
-) -> bytes:
-    if headers.get("expect", "").lower() == "100-continue":
-        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        return await _read_chunked(reader)
-    try:
-        length = int(headers.get("content-length", "0"))
-    except ValueError:
-        raise _BadRequest("malformed Content-Length") from None
-    if not 0 <= length <= _MAX_BODY:
-        raise _BadRequest("bad Content-Length")
-    return await reader.readexactly(length) if length else b""
-
-
-async def _read_request(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-) -> _Request | None:
-    """The next request on the connection, or None when the client closed it cleanly."""
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError as exc:
-        if exc.partial.strip():
-            raise _BadRequest("connection closed mid-request") from None
-        return None
-    except asyncio.LimitOverrunError:
-        raise _BadRequest("request head too large") from None
-    method, target, version, headers = _parse_head(head)
-    body = await _read_body(reader, writer, headers)
-    connection = headers.get("connection", "").lower()
-    keep_alive = "close" not in connection and (version != "HTTP/1.0" or "keep-alive" in connection)
-    return _Request(method, target, headers, body, keep_alive)
-
-
-@functools.lru_cache(maxsize=256)
-def _head_start(status: int, content_type: str, keep_alive: bool) -> bytes:
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = "Unknown"
-    lines = [f"HTTP/1.1 {status} {reason}", "server: swarmlet-scripted"]
-    if content_type:
-        lines.append(f"content-type: {content_type}")
-    lines.append("connection: keep-alive" if keep_alive else "connection: close")
-    return ("\r\n".join(lines) + "\r\n").encode("latin-1")
-
-
-def _head(
-    status: int,
-    content_type: str,
-    length: int | None,
-    keep_alive: bool,
-    extra: dict[str, str],
-) -> bytes:
-    """A response head; ``length=None`` means a chunked body. ``extra`` may override the type."""
-    if any(k.lower() == "content-type" for k in extra):
-        content_type = ""
-    start = _head_start(status, content_type, keep_alive)
-    framing = (
-        b"transfer-encoding: chunked\r\n" if length is None else b"content-length: %d\r\n" % length
-    )
-    if not extra:
-        return start + framing + b"\r\n"
-    lines = "".join(f"{k}: {v}\r\n" for k, v in extra.items()).encode("latin-1")
-    return start + framing + lines + b"\r\n"
-
-
-def _error_body(status: int, message: str, code: str | None = None) -> bytes:
-    kind, default_code = _ERROR_TYPES.get(
-        status, ("server_error" if status >= 500 else "invalid_request_error", None)
-    )
-    error = {"message": message, "type": kind, "param": None, "code": code or default_code}
-    return _dumps({"error": error})
-
-
-def _rst(writer: asyncio.StreamWriter) -> None:
-    """Close with a TCP RST instead of a FIN, as a crashed proxy or server would."""
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    writer.transport.abort()
-
+_MAX_BODY = 64 * 1024 * 1024
+"""Largest request body accepted (aiohttp's default is 1 MiB; tests send 10 MB messages)."""
+_SHUTDOWN_GRACE = 0.25
+"""Seconds stop() lets in-flight requests finish before cancelling them (a hang never does)."""
 
 _EXHAUSTED = ScriptedReply(
     content="ScriptedServer script exhausted: no scripted reply left for this request",
@@ -497,8 +88,66 @@ _EXHAUSTED = ScriptedReply(
 )
 
 
-class _Close(Exception):
-    """Raised by a response writer to end the connection without further handling."""
+def _error_body(status: int, message: str, code: str | None = None) -> bytes:
+    kind, default_code = _ERROR_TYPES.get(
+        status, ("server_error" if status >= 500 else "invalid_request_error", None)
+    )
+    error = {"message": message, "type": kind, "param": None, "code": code or default_code}
+    return dumps({"error": error})
+
+
+def _response(
+    status: int, body: bytes, content_type: str = _JSON, headers: dict[str, str] | None = None
+) -> web.Response:
+    """A complete response; a ``content-type`` in ``headers`` (scripted) wins."""
+    merged = dict(headers or {})
+    if not any(name.lower() == "content-type" for name in merged):
+        merged["content-type"] = content_type
+    return web.Response(status=status, body=body, headers=merged)
+
+
+def _request_factory(loop: asyncio.AbstractEventLoop) -> Callable[..., web.BaseRequest]:
+    """aiohttp's request construction, with the body limit raised to ``_MAX_BODY``."""
+
+    def make(message: Any, payload: Any, protocol: Any, writer: Any, task: Any) -> web.BaseRequest:
+        return web.BaseRequest(
+            message, payload, protocol, writer, task, loop, client_max_size=_MAX_BODY
+        )
+
+    return make
+
+
+class _Broken(web.StreamResponse):
+    """A response that ends by breaking its connection: how the wire faults end.
+
+    aiohttp ends every response with ``write_eof()``; this one closes the connection instead
+    (with a TCP RST when ``reset``) and raises ``ConnectionResetError``, which aiohttp treats as
+    a client gone away: no error log, no further writes. With ``reset`` nothing well-formed is
+    sent (the handler has written the broken bytes itself).
+    """
+
+    def __init__(self, *, reset: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._reset = reset
+        self._wire: asyncio.Transport | None = None
+
+    async def prepare(self, request: web.BaseRequest) -> Any:
+        self._wire = request.transport
+        if self._reset:
+            return None
+        return await super().prepare(request)
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        wire = self._wire
+        if wire is not None:
+            if self._reset:
+                sock = wire.get_extra_info("socket")
+                if sock is not None:  # SO_LINGER 0: close sends a RST, as a crashed peer would
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                wire.abort()
+            else:
+                wire.close()
+        raise ConnectionResetError("scripted fault: the connection was broken on purpose")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -538,32 +187,27 @@ class ScriptedServer:
         self.port = port
         self.latency = latency
         self.stream_chunks = max(1, stream_chunks)
-        self.default_reply = None if default_reply is None else _coerce(default_reply)
+        self.default_reply = None if default_reply is None else coerce(default_reply)
         self.models = list(models)
         self.responder = responder
         self.record = record
         self.requests: list[dict[str, Any]] = []
         self.request_headers: list[dict[str, str]] = []
-        self._queue: collections.deque[ScriptedReply] = collections.deque(map(_coerce, replies))
+        self._queue: collections.deque[ScriptedReply] = collections.deque(map(coerce, replies))
         self._completion_ids = itertools.count(1)
         self._call_ids = itertools.count(1)
         self._model_json: dict[str, bytes] = {}
-        self._models_body = _dumps({"object": "list", "data": self._model_cards()})
+        cards = [{"id": m, "object": "model", "created": 0, "owned_by": "swarmlet"} for m in models]
+        self._models_body = dumps({"object": "list", "data": cards})
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
-        self._connections: set[asyncio.Task[Any]] = set()
         self._thread: threading.Thread | None = None
-
-    def _model_cards(self) -> list[dict[str, Any]]:
-        return [
-            {"id": m, "object": "model", "created": 0, "owned_by": "swarmlet"} for m in self.models
-        ]
 
     # -- public API --------------------------------------------------------------------------
 
     def add(self, *replies: ScriptedReply | str) -> None:
         """Append replies to the script (safe to call from any thread while serving)."""
-        self._queue.extend(map(_coerce, replies))
+        self._queue.extend(map(coerce, replies))
 
     @property
     def pending(self) -> int:
@@ -619,21 +263,25 @@ class ScriptedServer:
         """
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        # A large backlog: benchmarks open thousands of connections at once.
-        server = await asyncio.start_server(
-            self._serve_connection, self.host, self.port, backlog=4096
+        # handler_cancellation: a hanging request ends when its client disconnects.
+        server = web.Server(
+            self._handle,
+            request_factory=_request_factory(self._loop),
+            handler_cancellation=True,
+            access_log=None,
         )
-        self.port = server.sockets[0].getsockname()[1]
+        runner = web.ServerRunner(server, shutdown_timeout=_SHUTDOWN_GRACE)
+        await runner.setup()
         try:
+            # A large backlog: benchmarks open thousands of connections at once.
+            site = web.TCPSite(runner, self.host, self.port, backlog=4096)
+            await site.start()
+            self.port = runner.addresses[0][1]
             if on_listening is not None:
                 on_listening(self.base_url)
             await self._stopping.wait()
         finally:
-            server.close()
-            for task in list(self._connections):
-                task.cancel()
-            await asyncio.gather(*self._connections, return_exceptions=True)
-            await server.wait_closed()
+            await runner.cleanup()
 
     def _run_in_thread(self, ready: threading.Event, errors: list[BaseException]) -> None:
         try:
@@ -643,90 +291,38 @@ class ScriptedServer:
         finally:
             ready.set()
 
-    # -- connections -------------------------------------------------------------------------
+    # -- requests ----------------------------------------------------------------------------
 
-    async def _serve_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._connections.add(task)
-        try:
-            await self._serve_requests(reader, writer)
-        except _BadRequest as exc:
-            body = _error_body(400, str(exc))
-            writer.write(_head(400, "application/json", len(body), False, {}) + body)
-        except (_Close, ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            pass
-        finally:
-            if task is not None:
-                self._connections.discard(task)
-            writer.close()
-
-    async def _serve_requests(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        while True:
-            request = await _read_request(reader, writer)
-            if request is None:
-                return
-            await self._dispatch(request, reader, writer)
-            await writer.drain()
-            if not request.keep_alive:
-                return
-
-    async def _dispatch(
-        self, request: _Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        path = request.target.split("?", 1)[0].rstrip("/")
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        path = request.path.rstrip("/")
         if path in _COMPLETIONS and request.method == "POST":
-            await self._chat(request, reader, writer)
-        elif path in _MODELS and request.method == "GET":
-            self._send(writer, request, 200, "application/json", self._models_body)
-        elif path in _COMPLETIONS or path in _MODELS:
-            body = _error_body(405, f"{request.method} is not allowed on {path}")
-            self._send(writer, request, 405, "application/json", body)
-        else:
-            body = _error_body(404, f"no route {request.method} {path}")
-            self._send(writer, request, 404, "application/json", body)
+            return await self._chat(request)
+        if path in _MODELS and request.method == "GET":
+            return _response(200, self._models_body)
+        if path in _COMPLETIONS or path in _MODELS:
+            return _response(405, _error_body(405, f"{request.method} is not allowed on {path}"))
+        return _response(404, _error_body(404, f"no route {request.method} {path}"))
 
-    def _send(
-        self,
-        writer: asyncio.StreamWriter,
-        request: _Request,
-        status: int,
-        content_type: str,
-        body: bytes,
-        extra: dict[str, str] | None = None,
-    ) -> None:
-        head = _head(status, content_type, len(body), request.keep_alive, extra or {})
-        writer.write(head + body)
-
-    # -- chat completions --------------------------------------------------------------------
-
-    async def _chat(
-        self, request: _Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    async def _chat(self, request: web.BaseRequest) -> web.StreamResponse:
+        raw = await request.read()
         try:
-            body = _loads(request.body)
+            body = loads(raw)
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            error = _error_body(400, "the request body must be a JSON object")
-            self._send(writer, request, 400, "application/json", error)
-            return
+            return _response(400, _error_body(400, "the request body must be a JSON object"))
         if self.record:
             self.requests.append(body)
-            self.request_headers.append(request.headers)
+            self.request_headers.append({k.lower(): v for k, v in request.headers.items()})
         reply = self._next_reply(body)
         if self.latency > 0:
             await asyncio.sleep(self.latency)
-        await self._answer(request, body, reply, reader, writer)
+        return await self._answer(request, body, len(raw), reply)
 
     def _next_reply(self, body: dict[str, Any]) -> ScriptedReply:
         if self.responder is not None:
             try:
-                return _coerce(self.responder(body))
+                return coerce(self.responder(body))
             except Exception as exc:  # a broken responder must not kill the connection
                 return ScriptedReply(content=f"responder raised {exc!r}", status=500)
         if self._queue:
@@ -736,122 +332,88 @@ class ScriptedServer:
         return _EXHAUSTED
 
     async def _answer(
-        self,
-        request: _Request,
-        body: dict[str, Any],
-        reply: ScriptedReply,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-    ) -> None:
+        self, request: web.BaseRequest, body: dict[str, Any], size: int, reply: ScriptedReply
+    ) -> web.StreamResponse:
         if reply.fault == "hang":
-            await self._hang(reader)
+            await asyncio.get_running_loop().create_future()  # until cancelled: see serve_forever
         if reply.fault == "reset":
-            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: applic")
-            await writer.drain()
-            _rst(writer)
-            raise _Close
+            assert request.transport is not None
+            request.transport.write(b"HTTP/1.1 200 OK\r\ncontent-type: applic")
+            return _Broken(reset=True)
         if reply.fault == "raw":
-            kind = "text/event-stream" if body.get("stream") else "application/json"
-            raw = (reply.content or "").encode()
-            self._send(writer, request, reply.status, kind, raw, reply.headers)
-        elif reply.status != 200:
-            self._send_error_reply(writer, request, reply)
-        elif body.get("stream"):
-            await self._send_stream(request, body, reply, writer)
-        else:
-            self._send_completion(request, body, reply, writer)
-
-    async def _hang(self, reader: asyncio.StreamReader) -> None:
-        # Never answer; wait until the client gives up (EOF) or stop() cancels this task.
-        while await reader.read(65536):
-            pass
-        raise _Close
-
-    def _send_error_reply(
-        self, writer: asyncio.StreamWriter, request: _Request, reply: ScriptedReply
-    ) -> None:
-        message = reply.content or f"scripted HTTP {reply.status} error"
-        code = "script_exhausted" if reply is _EXHAUSTED else None
-        body = _error_body(reply.status, message, code)
-        self._send(writer, request, reply.status, "application/json", body, reply.headers)
+            kind = "text/event-stream" if body.get("stream") else _JSON
+            return _response(reply.status, (reply.content or "").encode(), kind, reply.headers)
+        if reply.status != 200:
+            message = reply.content or f"scripted HTTP {reply.status} error"
+            code = "script_exhausted" if reply is _EXHAUSTED else None
+            error = _error_body(reply.status, message, code)
+            return _response(reply.status, error, _JSON, reply.headers)
+        if body.get("stream"):
+            return await self._stream(request, body, size, reply)
+        return await self._completion(request, body, size, reply)
 
     def _holes(
-        self, body: dict[str, Any], plan: _Plan, object_name: bytes, request: _Request
+        self, body: dict[str, Any], encoded: Plan, kind: bytes, size: int
     ) -> dict[int, bytes]:
-        """Per-response values for a plan's holes."""
+        """Per-response values for a plan's holes (ids, timestamp, model, usage)."""
         model = body.get("model")
         model = model if isinstance(model, str) else self.models[0]
         model_json = self._model_json.get(model)
         if model_json is None:
-            model_json = _dumps(model)
+            model_json = dumps(model)
             if len(self._model_json) < 1024:  # bounded: clients may send any model name
                 self._model_json[model] = model_json
         prefix = b'{"id":"chatcmpl-%d","object":"%b","created":%d,"model":%b,' % (
             next(self._completion_ids),
-            object_name,
+            kind,
             int(time.time()),
             model_json,
         )
-        prompt = max(1, len(request.body) // 4)
-        done = plan.completion_tokens
+        prompt, done = max(1, size // 4), encoded.completion_tokens
         usage = b'{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}' % (
             prompt,
             done,
             prompt + done,
         )
-        holes = {_PREFIX: prefix, _USAGE: usage}
-        for i in range(plan.generated_ids):
+        holes = {PREFIX: prefix, USAGE: usage}
+        for i in range(encoded.generated_ids):
             holes[i] = b'"call_%d"' % next(self._call_ids)
         return holes
 
-    def _send_completion(
-        self,
-        request: _Request,
-        body: dict[str, Any],
-        reply: ScriptedReply,
-        writer: asyncio.StreamWriter,
-    ) -> None:
-        plan = _plan(reply, False, False, 0)
-        data = _fill(plan.templates[0], self._holes(body, plan, b"chat.completion", request))
+    async def _completion(
+        self, request: web.BaseRequest, body: dict[str, Any], size: int, reply: ScriptedReply
+    ) -> web.StreamResponse:
+        encoded = plan(reply, False, False, 0)
+        data = fill(encoded.templates[0], self._holes(body, encoded, b"chat.completion", size))
         if reply.fault == "bad_json_chunk":
             data = data[: len(data) // 2]
-        if reply.fault == "cut_stream":
-            # Promise the whole body, deliver half, then close: a truncated response.
-            head = _head(200, "application/json", len(data), False, reply.headers)
-            writer.write(head + data[: len(data) // 2])
-            raise _Close
-        self._send(writer, request, 200, "application/json", data, reply.headers)
+        if reply.fault != "cut_stream":
+            return _response(200, data, _JSON, reply.headers)
+        # Promise the whole body, deliver half, then close: a truncated response.
+        cut = _Broken(headers={"content-type": _JSON, **reply.headers})
+        cut.content_length = len(data)
+        await cut.prepare(request)
+        await cut.write(data[: len(data) // 2])
+        return cut
 
-    async def _send_stream(
-        self,
-        request: _Request,
-        body: dict[str, Any],
-        reply: ScriptedReply,
-        writer: asyncio.StreamWriter,
-    ) -> None:
+    async def _stream(
+        self, request: web.BaseRequest, body: dict[str, Any], size: int, reply: ScriptedReply
+    ) -> web.StreamResponse:
         options = body.get("stream_options")
         include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
         pieces = reply.chunks if reply.chunks is not None else self.stream_chunks
-        plan = _plan(reply, True, include_usage, max(1, pieces))
-        holes = self._holes(body, plan, b"chat.completion.chunk", request)
-        out = [
-            _head(
-                200,
-                "text/event-stream",
-                None,
-                request.keep_alive,
-                {"cache-control": "no-cache", **reply.headers},
-            )
-        ]
-        for template in plan.templates:
-            event = _fill(template, holes)
-            out.append(b"%x\r\n%b\r\n" % (len(event), event))
-        if reply.fault == "cut_stream":
-            writer.write(b"".join(out))
-            await writer.drain()
-            raise _Close
-        out.append(b"0\r\n\r\n")
-        writer.write(b"".join(out))
+        encoded = plan(reply, True, include_usage, max(1, pieces))
+        holes = self._holes(body, encoded, b"chat.completion.chunk", size)
+        headers = {"content-type": "text/event-stream", "cache-control": "no-cache"}
+        headers.update(reply.headers)
+        # cut_stream: the events so far, then the connection closes with no chunked terminator.
+        cut = reply.fault == "cut_stream"
+        response = _Broken(headers=headers) if cut else web.StreamResponse(headers=headers)
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        # One write for all events: a write per event would cost a send() each.
+        await response.write(b"".join([fill(t, holes) for t in encoded.templates]))
+        return response
 
 
 # ---------------------------------------------------------------------------------------------
