@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up (a .venv with swarmlet and its dev, local, server and postgres extras, and Debian's PostgreSQL
-# server for the session tests) and run every check:
+# Set up (a .venv with swarmlet and its dev, local, fast, server, postgres and ray extras, and
+# Debian's PostgreSQL server for the session tests) and run every check:
 # ruff (lint + format), mypy (strict), then the whole pytest suite.
 # This is THE test command: README.md shows it and .ci/run calls it.
 set -euo pipefail
@@ -12,7 +12,7 @@ fi
 # llama-cpp-python (the `local` extra) compiles from source the first time (~5 min on 2 cores);
 # pip caches the wheel afterwards.
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[dev,local,fast,server,postgres]'
+.venv/bin/python -m pip install --quiet -e '.[dev,local,fast,server,postgres,ray]'
 # The session tests start a real PostgreSQL server from Debian's binaries.
 bash scripts/install-postgres.sh
 

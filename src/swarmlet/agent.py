@@ -2,7 +2,8 @@
 
 They keep the field names, defaults and pydantic base of Swarm's ``swarm.types`` so code
 written for Swarm constructs and inspects them unchanged. swarmlet adds a few optional fields
-(``strict``, ``tool_timeout``, ``model_settings``) and lets ``model`` be a provider instance.
+(``strict``, ``tool_timeout``, ``model_settings``, ``output_type``, ``output_retries``;
+``Response.output``) and lets ``model`` be a provider instance.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ class Agent(BaseModel):
         tool_timeout: seconds a tool call may take before it is reported to the model as
             timed out; ``None`` waits forever.
         model_settings: extra Chat Completions parameters (``temperature``, ``max_tokens``...).
+        output_type: the type of the final answer (pydantic model, dataclass, TypedDict,
+            ``list[...]``, scalar...): requested as JSON schema, validated, and returned as
+            ``Response.output`` (see :mod:`swarmlet.output`). ``None``: plain text.
+        output_retries: how many times an invalid final answer is sent back to the model with
+            the validation error before the run raises ``OutputValidationError``.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -55,6 +61,15 @@ class Agent(BaseModel):
     strict: bool = False
     tool_timeout: float | None = None
     model_settings: dict[str, Any] = Field(default_factory=dict)
+    output_type: Any = None
+    output_retries: int = Field(default=1, ge=0)
+
+    @field_validator("output_type")
+    @classmethod
+    def _check_output_type(cls, value: Any) -> Any:
+        from swarmlet.output import validate_output_type  # pydantic schema work, on use only
+
+        return validate_output_type(value)
 
     @field_validator("model", mode="before")
     @classmethod
@@ -88,8 +103,12 @@ class Response(BaseModel):
         messages: the messages the run added (plain dicts, Swarm's shape).
         agent: the agent that was active when the run ended.
         context_variables: the context variables after every update made during the run.
+        output: the final answer: with ``output_type`` set on the answering agent, the
+            validated value (an instance of that type); otherwise the final message's text.
+            ``None`` when the run stopped without a final answer (``max_turns``).
     """
 
     messages: list[dict[str, Any]] = Field(default_factory=list)
     agent: Agent | None = None
     context_variables: dict[str, Any] = Field(default_factory=dict)
+    output: Any = None

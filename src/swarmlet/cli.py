@@ -8,6 +8,7 @@
     swarmlet eval cases.json --agent my_agents:triage -n 5 --min-accuracy 0.9
     swarmlet serve my_agents.py:triage        # HTTP API + web UI (needs swarmlet[server])
     swarmlet serve --example airline
+    swarmlet batch my_agents.py:triage inputs.jsonl --out results.jsonl --resume
 
 The model endpoint is chosen by :mod:`swarmlet.config`. A configuration problem (bad URL,
 refused key, unknown model, missing offline model) prints one paragraph and exits with 2;
@@ -36,6 +37,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from swarmlet.agent import Agent
+from swarmlet.cli_batch import BatchJob, execute_batch, ray_flag_with_value
 from swarmlet.config import ResolvedModel, resolve_client
 from swarmlet.evals import EvalCase, EvalReport, load_cases, run_evals
 from swarmlet.exceptions import ConfigurationError, ModelError, UsageError
@@ -78,6 +80,7 @@ ContextFileOption = Annotated[
 
 def main() -> None:
     """Entry point of the ``swarmlet`` console script."""
+    sys.argv[1:] = ray_flag_with_value(sys.argv[1:])
     app()
 
 
@@ -438,6 +441,54 @@ def print_report(report: EvalReport, console: Console) -> None:
     for result in report.cases:
         for error in dict.fromkeys(result.errors):  # each distinct error once
             console.print(f"{result.case.source}: {error}", style="red", markup=False)
+
+
+@app.command()
+def batch(
+    target: Annotated[str, typer.Argument(metavar="MODULE:AGENT", help="e.g. app.py:triage")],
+    inputs: Annotated[Path, typer.Argument(help="JSONL: {id?, input, context_variables?}")],
+    out: Annotated[Path, typer.Option("--out", help="Results JSONL (appended to).")],
+    concurrency: Annotated[int, typer.Option(min=1, help="Runs at the same time.")] = 64,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Skip the ids already in --out.")
+    ] = False,
+    ray: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--ray",
+            metavar="[ADDRESS]",
+            help="Run on Ray: --ray alone starts a local instance; or a cluster address.",
+        ),
+    ] = None,
+    max_turns: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--max-turns", min=1, help="Model calls per run at most."),
+    ] = None,
+    context: ContextOption = None,
+    context_file: ContextFileOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+) -> None:
+    """Run an agent over every line of a JSONL file, resumably (see swarmlet.batch)."""
+    with _friendly_errors():
+        agent = load_agent(target)
+        job = BatchJob(
+            target=target,
+            agent=agent,
+            inputs=inputs,
+            out=out,
+            concurrency=concurrency,
+            resume=resume,
+            ray_address=ray,
+            context_variables=_context(context, context_file),
+            max_turns=max_turns,
+            model=model,
+            base_url=base_url,
+        )
+        resolved = _resolve(agent, model, base_url) if ray is None else None
+        code = execute_batch(job, resolved, _stderr())
+    if code:
+        raise typer.Exit(code)
 
 
 if __name__ == "__main__":

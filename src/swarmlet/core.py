@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Iterable, Iterator
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -13,7 +13,8 @@ from swarmlet import tracing
 from swarmlet._sync import shared_loop
 from swarmlet.agent import Agent, Response
 from swarmlet.events import Event, RunCompleted, to_swarm_events
-from swarmlet.exceptions import UsageError
+from swarmlet.exceptions import RunError, UsageError
+from swarmlet.fanout import MapInput, ProgressCallback, map_runs
 from swarmlet.loop import RunSpec, run_events
 from swarmlet.messages import as_messages
 from swarmlet.models.base import Model, provider_kind
@@ -270,6 +271,67 @@ class Swarm:
         if stream:
             return self._loop.iterate(to_swarm_events(events))
         return self._loop.run(_final_response(events))
+
+    async def map_async(
+        self,
+        agent: Agent,
+        inputs: Iterable[MapInput],
+        *,
+        concurrency: int = 16,
+        context_variables: dict[str, Any] | None = None,
+        model_override: str | None = None,
+        max_turns: float = float("inf"),
+        execute_tools: bool = True,
+        progress: ProgressCallback | None = None,
+    ) -> list[Response | RunError]:
+        """Run ``agent`` once per input, at most ``concurrency`` runs at a time.
+
+        Each input is a user message (text), a message list, or a dict with ``messages`` and
+        optional ``context_variables`` (overlaying ``context_variables``). Returns one
+        :class:`Response` or one :class:`RunError` per input, in input order. ``progress``
+        (sync or async) receives a :class:`~swarmlet.fanout.MapProgress` as each input
+        finishes. Cancelling the call cancels every run. See :mod:`swarmlet.fanout`.
+        """
+        options = {
+            "model_override": model_override,
+            "max_turns": max_turns,
+            "execute_tools": execute_tools,
+        }
+        return await map_runs(
+            self,
+            agent,
+            inputs,
+            concurrency=concurrency,
+            context_variables=context_variables,
+            progress=progress,
+            run_options=options,
+        )
+
+    def map(
+        self,
+        agent: Agent,
+        inputs: Iterable[MapInput],
+        *,
+        concurrency: int = 16,
+        context_variables: dict[str, Any] | None = None,
+        model_override: str | None = None,
+        max_turns: float = float("inf"),
+        execute_tools: bool = True,
+        progress: ProgressCallback | None = None,
+    ) -> list[Response | RunError]:
+        """The synchronous :meth:`map_async` (Ctrl-C cancels every run)."""
+        return self._loop.run(
+            self.map_async(
+                agent,
+                inputs,
+                concurrency=concurrency,
+                context_variables=context_variables,
+                model_override=model_override,
+                max_turns=max_turns,
+                execute_tools=execute_tools,
+                progress=progress,
+            )
+        )
 
 
 async def _final_response(events: AsyncGenerator[Event, None]) -> Response:

@@ -12,6 +12,7 @@
         │   ├── ModelTimeoutError      ... by timing out
         │   ├── ModelConfigurationError  ... by refusing the key or not knowing the model
         │   └── ModelResponseError     ... by answering something that is not a usable reply
+        ├── OutputValidationError      the final answer never matched the agent's output_type
         └── ScriptExhaustedError       a ScriptedModel was asked for more replies than it had
 
 Tool failures are *not* raised out of a run: a tool that raises, times out or receives bad
@@ -35,6 +36,7 @@ __all__ = [
     "ModelError",
     "ModelResponseError",
     "ModelTimeoutError",
+    "OutputValidationError",
     "RunError",
     "SchemaError",
     "ScriptExhaustedError",
@@ -114,3 +116,19 @@ class ModelResponseError(ModelError):
 
 class ScriptExhaustedError(RunError):
     """A :class:`swarmlet.testing.ScriptedModel` received a request after its last reply."""
+
+
+class OutputValidationError(RunError):
+    """The final answer did not match the agent's ``output_type``, retries included.
+
+    Attributes:
+        errors: the validation errors of the last answer (``"path: message; ..."``).
+        content: the last answer's raw text (also the last message of ``response``).
+    """
+
+    def __init__(
+        self, message: str, *, errors: str = "", content: str | None = None, **kwargs: object
+    ) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.errors = errors
+        self.content = content

@@ -25,6 +25,7 @@ from swarmlet.agent import Agent
 from swarmlet.events import Event, Handoff, RunCompleted, TurnStarted
 from swarmlet.models.base import Model
 from swarmlet.outcomes import OUTCOME_TYPES, Answer, CallModel, Finish, HandOff, Outcome, RunTools
+from swarmlet.output import FinalOutput, accept_answer
 from swarmlet.state import RunState
 from swarmlet.toolphase import tool_phase
 from swarmlet.turn import TurnOptions, model_turn
@@ -98,6 +99,7 @@ class _Run:
     resolve: ModelResolver
     executor: Executor | None
     state: RunState
+    final: FinalOutput = field(default_factory=FinalOutput)
 
     def step(self, outcome: Outcome) -> Step:
         """The step that follows ``outcome``."""
@@ -135,4 +137,7 @@ class _Run:
         validated first (a failed validation may ask the model again by yielding
         ``CallModel()``), then output guardrails run on the accepted answer.
         """
+        if not accept_answer(self.state, self.final, outcome.message):
+            yield CallModel()  # the retry prompt is in the history: ask again
+            return
         yield Finish("answer")

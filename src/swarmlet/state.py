@@ -24,6 +24,7 @@ class RunState:
         start: index in ``messages`` where the run's own messages begin.
         context_variables: the run's context variables, updates applied.
         turn: model calls made so far.
+        output: the accepted final answer (``Response.output``), once there is one.
     """
 
     agent: Agent
@@ -31,6 +32,7 @@ class RunState:
     start: int
     context_variables: dict[str, Any]
     turn: int = 0
+    output: Any = None
 
     def response(self) -> Response:
         """The :class:`Response` for the run so far."""
@@ -38,4 +40,5 @@ class RunState:
             messages=self.messages[self.start :],
             agent=self.agent,
             context_variables=self.context_variables,
+            output=self.output,
         )

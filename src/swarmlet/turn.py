@@ -19,6 +19,7 @@ from swarmlet.messages import assistant_to_dict, to_api_messages
 from swarmlet.models.base import AssistantMessage, MessageDelta, Model, ModelRequest, ToolCall
 from swarmlet.models.merge import DeltaAccumulator
 from swarmlet.outcomes import Answer, Finish, Outcome, RunTools
+from swarmlet.output import request_format
 from swarmlet.state import RunState
 from swarmlet.tools import bind_tools
 
@@ -104,6 +105,7 @@ def build_request(state: RunState, model_override: str | None) -> ModelRequest:
         parallel_tool_calls=agent.parallel_tool_calls if tools else None,
         settings=dict(agent.model_settings),
         agent_name=agent.name,
+        response_format=request_format(agent.output_type),
     )
 
 

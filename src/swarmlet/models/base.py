@@ -82,6 +82,8 @@ class ModelRequest:
         parallel_tool_calls: sent only when not ``None`` and there are tools.
         settings: extra parameters (temperature, max_tokens...) passed through as they are.
         agent_name: the requesting agent, for error messages and logs.
+        response_format: the Chat Completions ``response_format`` (a JSON schema) the final
+            answer must follow, when the agent has an ``output_type``; ``None`` otherwise.
     """
 
     model: str | None
@@ -91,6 +93,7 @@ class ModelRequest:
     parallel_tool_calls: bool | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     agent_name: str = "Agent"
+    response_format: dict[str, Any] | None = None
 
 
 class Model(abc.ABC):

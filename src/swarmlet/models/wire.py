@@ -40,6 +40,8 @@ def chat_params(
             params["tool_choice"] = request.tool_choice
         if request.parallel_tool_calls is not None:
             params["parallel_tool_calls"] = request.parallel_tool_calls
+    if request.response_format is not None:
+        params["response_format"] = request.response_format
     if stream:
         params["stream"] = True
     return params

@@ -19,12 +19,15 @@ cut into small deltas, so streaming code paths are exercised too.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import json
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
 
 from swarmlet.exceptions import ScriptExhaustedError
 from swarmlet.models.base import (
@@ -36,7 +39,7 @@ from swarmlet.models.base import (
     ToolCallFragment,
 )
 
-__all__ = ["Reply", "ReplyLike", "ScriptedModel", "reply", "tool_call"]
+__all__ = ["Reply", "ReplyLike", "ScriptedModel", "output_json", "reply", "structured", "tool_call"]
 
 _ids = itertools.count(1)
 
@@ -73,6 +76,30 @@ def tool_call(
 def reply(content: str | None = None, *calls: ToolCall, delay: float = 0.0) -> Reply:
     """A scripted reply with text and/or tool calls."""
     return Reply(content=content, tool_calls=list(calls), delay=delay)
+
+
+def output_json(value: Any, output_type: Any = None) -> str:
+    """The JSON a model following ``response_format`` writes for ``value``.
+
+    ``output_type`` is the agent's ``output_type``; without it, it is guessed from ``value``:
+    pydantic models, dataclasses and dicts (TypedDicts) are sent as they are, anything else
+    (lists, scalars) wrapped as ``{"result": value}``, as :mod:`swarmlet.output` requests.
+    Also usable for a :class:`~swarmlet.testing.server.ScriptedReply`'s ``content``.
+    """
+    from swarmlet.output import WRAPPER_FIELD, output_schema
+
+    if output_type is not None:
+        return output_schema(output_type).to_json(value)
+    if isinstance(value, dict):
+        return json.dumps(value)
+    if isinstance(value, BaseModel) or dataclasses.is_dataclass(value):
+        return output_schema(type(value)).to_json(value)
+    return json.dumps({WRAPPER_FIELD: TypeAdapter(Any).dump_python(value, mode="json")})
+
+
+def structured(value: Any, output_type: Any = None, *, delay: float = 0.0) -> Reply:
+    """A scripted final answer carrying ``value`` as structured output (see :func:`output_json`)."""
+    return Reply(content=output_json(value, output_type), delay=delay)
 
 
 def _as_reply(item: ReplyLike) -> Reply | BaseException:
