@@ -440,3 +440,82 @@ def test_recursive_ref_becomes_a_recursive_rule(model: LocalModel) -> None:
 def test_unsatisfiable_or_foreign_schemas_are_refused(schema: Any) -> None:
     with pytest.raises(SchemaError):
         schema_to_gbnf(schema)
+
+
+# ------------------------------------------------------------------ structured output (output_type)
+
+
+class _Weather(pydantic.BaseModel):
+    city: str
+    celsius: int
+    sunny: bool
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_structured_output_is_valid_by_construction(model: LocalModel, stream: bool) -> None:
+    from swarmlet import Agent, Swarm
+
+    agent = Agent(model=model, output_type=_Weather, output_retries=0)
+    messages = [{"role": "user", "content": "Weather in Oslo?"}]
+    if stream:
+        events = list(Swarm().run(agent, messages, stream=True))
+        response = events[-1]["response"]
+    else:
+        response = Swarm().run(agent, messages)
+    assert isinstance(response.output, _Weather)
+    assert len(response.messages) == 1  # no retry was needed
+
+
+def test_structured_output_of_a_wrapped_list(model: LocalModel) -> None:
+    from swarmlet import Agent, Swarm
+
+    agent = Agent(model=model, output_type=list[int], output_retries=0)
+    response = Swarm().run(agent, [{"role": "user", "content": "Three prime numbers?"}])
+    assert isinstance(response.output, list)
+    assert all(isinstance(n, int) for n in response.output)
+
+
+def test_tools_and_structured_output_together(model: LocalModel) -> None:
+    from swarmlet import Agent, Swarm
+
+    def get_temperature(city: str) -> int:
+        """The temperature in a city, in degrees Celsius."""
+        return 21
+
+    agent = Agent(
+        model=model,
+        functions=[get_temperature],
+        output_type=_Weather,
+        output_retries=0,
+        model_settings={"max_tokens": 96},
+    )
+    response = Swarm().run(agent, [{"role": "user", "content": "Weather in Oslo?"}], max_turns=4)
+    # Each reply is a valid tool call or a valid JSON answer (the grammar allows nothing else).
+    replies = [m for m in response.messages if m["role"] == "assistant"]
+    assert replies
+    for reply in replies:
+        if reply.get("tool_calls"):
+            assert reply["tool_calls"][0]["function"]["name"] == "get_temperature"
+        else:
+            _Weather.model_validate_json(reply["content"])
+            assert isinstance(response.output, _Weather)
+
+
+def test_answer_grammar_is_accepted_by_llama_cpp(model: LocalModel) -> None:
+    from swarmlet.output import output_schema
+
+    schema = output_schema(_Weather).json_schema
+    request = _request("hi", response_format=output_schema(_Weather).response_format())
+    plan = model._plan(request)
+    assert plan.grammar is not None and plan.json_answer
+    model.check_grammar(plan.grammar)
+    assert json.dumps(schema) in plan.messages[0]["content"]
+    with_tools = model._plan(
+        _request(
+            "hi",
+            tools=[_tool("f", "F.", _Weather)],
+            response_format={"type": "json_schema", "json_schema": {"name": "W", "schema": schema}},
+        )
+    )
+    assert with_tools.grammar is not None
+    model.check_grammar(with_tools.grammar)

@@ -314,6 +314,7 @@ def tool_call_grammar(
     mode: ToolMode = "auto",
     max_calls: int = 4,
     max_string_length: int | None = None,
+    answer_schema: Mapping[str, Any] | None = None,
 ) -> str:
     """Grammar for a reply that is plain text or ``{"tool_calls": [{"name", "arguments"}]}``.
 
@@ -323,6 +324,8 @@ def tool_call_grammar(
             text (text never starts with ``{`` or whitespace, so the two forms cannot mix).
         max_calls: the most tool calls one reply may hold.
         max_string_length: upper bound for every string inside the arguments.
+        answer_schema: when the answer must be JSON (structured output), the answer
+            alternative is a document of this schema instead of plain text.
     """
     builder = _Builder(max_string_length)
     if mode == "none" or not tools:
@@ -335,6 +338,8 @@ def tool_call_grammar(
     )
     if mode == "required":
         return builder.render(calls)
+    if answer_schema is not None:
+        return builder.render(f"{calls} | {builder.document(answer_schema, 'answer')}")
     return builder.render(f"{calls} | {builder.add('text', _TEXT_RULE)}")
 
 

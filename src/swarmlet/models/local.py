@@ -165,6 +165,7 @@ class _Plan:
     grammar: str | None
     tool_names: frozenset[str]
     sampling: dict[str, Any]
+    json_answer: bool = False
 
 
 class LocalModel(Model):
@@ -225,7 +226,7 @@ class LocalModel(Model):
             raise
         except Exception as exc:  # llama-cpp-python raises ValueError, RuntimeError...
             raise self._error(exc, request) from exc
-        return _parse_reply(text, finish, plan.tool_names)
+        return _parse_reply(text, finish, plan.tool_names, json_answer=plan.json_answer)
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[MessageDelta]:
         """Yield the reply as deltas: role first, then text pieces or complete tool calls."""
@@ -251,24 +252,39 @@ class LocalModel(Model):
         if is_text:
             yield MessageDelta(finish_reason=finish)
             return
-        for delta in _message_deltas(_parse_reply("".join(held), finish, plan.tool_names)):
+        reply = _parse_reply("".join(held), finish, plan.tool_names, json_answer=plan.json_answer)
+        for delta in _message_deltas(reply):
             yield delta
 
     def _plan(self, request: ModelRequest) -> _Plan:
         self.last_requested_model = request.model
         tools, mode = _active_tools(request)
+        schema = _answer_schema(request)
+        calling = mode in ("auto", "required")
         max_calls = 1 if request.parallel_tool_calls is False else MAX_TOOL_CALLS
         grammar = None
-        if mode is not None:
+        if calling:
             grammar = tool_call_grammar(
-                tools, mode=mode, max_calls=max_calls, max_string_length=MAX_STRING_LENGTH
+                tools,
+                mode=mode or "auto",
+                max_calls=max_calls,
+                max_string_length=MAX_STRING_LENGTH,
+                answer_schema=schema,
             )
-        described = tools if mode in ("auto", "required") else []
+        elif schema is not None:
+            # llama.cpp's own JSON-schema converter, for the answer alone.
+            grammar = self._llama_cpp.llama_grammar.json_schema_to_gbnf(json.dumps(schema))
+        elif mode is not None:
+            grammar = tool_call_grammar(tools, mode="none")
+        messages = render_messages(
+            request.messages, tools if calling else [], required=mode == "required"
+        )
         return _Plan(
-            messages=render_messages(request.messages, described, required=mode == "required"),
+            messages=_with_answer_prompt(messages, schema),
             grammar=grammar,
-            tool_names=frozenset(_tool_name(t) for t in tools) if mode != "none" else frozenset(),
+            tool_names=frozenset(_tool_name(t) for t in tools) if calling else frozenset(),
             sampling=self._sampling(request.settings),
+            json_answer=schema is not None,
         )
 
     def _sampling(self, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -419,6 +435,31 @@ def _active_tools(request: ModelRequest) -> tuple[list[dict[str, Any]], ToolMode
     )
 
 
+def _answer_schema(request: ModelRequest) -> dict[str, Any] | None:
+    """The JSON schema the final answer must follow (``response_format``), if any."""
+    response_format = request.response_format or {}
+    if response_format.get("type") != "json_schema":
+        return None
+    schema = (response_format.get("json_schema") or {}).get("schema")
+    return schema if isinstance(schema, dict) else None
+
+
+def _with_answer_prompt(
+    messages: list[dict[str, str]], schema: Mapping[str, Any] | None
+) -> list[dict[str, str]]:
+    """Tell the model the answer's JSON schema at the end of the system prompt."""
+    if schema is None:
+        return messages
+    prompt = (
+        f"Give your final answer as only a JSON object matching this schema: {json.dumps(schema)}"
+    )
+    if messages and messages[0]["role"] == "system":
+        messages[0]["content"] = f"{messages[0]['content']}\n\n{prompt}".lstrip()
+    else:
+        messages.insert(0, {"role": "system", "content": prompt})
+    return messages
+
+
 def _tools_prompt(tools: Sequence[Mapping[str, Any]], *, required: bool) -> str:
     """System-prompt section telling the model about its tools and the reply shape."""
     lines = ["You can call these tools:"]
@@ -505,11 +546,19 @@ def render_messages(
     return rendered
 
 
-def _parse_reply(text: str, finish: str | None, tool_names: frozenset[str]) -> AssistantMessage:
-    """Turn generated text into a message: tool calls when it is the tool-call JSON."""
+def _parse_reply(
+    text: str, finish: str | None, tool_names: frozenset[str], *, json_answer: bool = False
+) -> AssistantMessage:
+    """Turn generated text into a message: tool calls when it is the tool-call JSON.
+
+    With ``json_answer`` (the request has a ``response_format``), a JSON object that is not
+    the tool-call object is the answer itself, returned as text for the run to validate.
+    """
     stripped = text.strip()
     if not tool_names or not stripped.startswith("{"):
         return AssistantMessage(content=text, finish_reason=finish)
+    if json_answer and not stripped.startswith('{"tool_calls"'):
+        return AssistantMessage(content=stripped, finish_reason=finish)
     try:
         data = json.loads(stripped)
     except json.JSONDecodeError as exc:
