@@ -509,3 +509,27 @@ def test_a_failing_sub_run_ends_its_spans_failed(traces: Traces) -> None:
     assert "expert unavailable" in str(sub_agent.status.description)
     assert sub_agent.attributes["error.type"] == tool.attributes["error.type"] == "ModelError"
     assert one(traces.spans, "invoke_workflow Boss").status.status_code is StatusCode.UNSET
+
+
+def test_an_instrumented_http_client_nests_under_the_chat_span(
+    traces: Traces, server: ScriptedServer
+) -> None:
+    from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
+
+    instrumentor = AioHttpClientInstrumentor()
+    instrumentor.instrument(tracer_provider=traces.provider)
+    try:
+        server.add("Hello over instrumented HTTP.")
+        model = FastHTTPModel(base_url=server.base_url, api_key="sk-unused")
+        Swarm(client=model).run(Agent(name="Web", model="scripted"), USER)
+    finally:
+        instrumentor.uninstrument()
+    chat = one(traces.spans, "chat scripted")
+    [http] = [s for s in traces.spans if parent_of(traces.spans, s) is chat]
+    assert http.kind is SpanKind.CLIENT and http.name.startswith("POST")
+    # The W3C traceparent the server received names this trace and the HTTP span.
+    traceparent = server.request_headers[0]["traceparent"]
+    assert traceparent.split("-")[1:3] == [
+        f"{chat.context.trace_id:032x}",
+        f"{http.context.span_id:016x}",
+    ]
