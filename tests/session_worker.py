@@ -3,6 +3,8 @@
 Modes:
     holds URL SESSION TAG N   N times: hold the session, append three messages one by one.
     hang URL SESSION K        hold the session, append K messages, print "ready", sleep.
+    runs URL SESSION TAG N    N runs one after another on the session (a tool call, then an
+                              answer), each sent as the text TAG-i.
     run URL SESSION           a run on the session: a fast tool, then a tool that prints
                               "ready" and never returns (the parent SIGKILLs the process).
 """
@@ -13,9 +15,9 @@ import asyncio
 import sys
 import time
 
-from swarmlet import Agent, Swarm
+from swarmlet import Agent, Result, Swarm
 from swarmlet.sessions import Session, open_store
-from swarmlet.testing import ScriptedModel, tool_call
+from swarmlet.testing import ScriptedModel, reply, tool_call
 
 
 async def holds(url: str, session_id: str, tag: str, n: int) -> None:
@@ -38,9 +40,9 @@ async def hang(url: str, session_id: str, k: int) -> None:
         await asyncio.sleep(3600)
 
 
-def fast() -> str:
-    """Answer at once."""
-    return "fast done"
+def fast() -> Result:
+    """Answer at once, and note it in the context variables."""
+    return Result(value="fast done", context_variables={"fast": True})
 
 
 def slow() -> str:
@@ -57,10 +59,28 @@ async def run(url: str, session_id: str) -> None:
     await Swarm(client=model).run_async(agent, "go", {"n": 1}, session=session)
 
 
+def echo(text: str) -> str:
+    """Echo the text back."""
+    return text
+
+
+async def runs(url: str, session_id: str, tag: str, n: int) -> None:
+    agent = Agent(name="Echo", functions=[echo])
+    session = Session(open_store(url), session_id)
+    for i in range(n):
+        text = f"{tag}-{i}"
+        model = ScriptedModel(
+            [tool_call("echo", {"text": text}), reply(f"said {text}", delay=0.01)]
+        )
+        await Swarm(client=model).run_async(agent, text, session=session)
+
+
 if __name__ == "__main__":
     mode, url, session_id, *rest = sys.argv[1:]
     if mode == "holds":
         asyncio.run(holds(url, session_id, rest[0], int(rest[1])))
+    elif mode == "runs":
+        asyncio.run(runs(url, session_id, rest[0], int(rest[1])))
     elif mode == "hang":
         asyncio.run(hang(url, session_id, int(rest[0])))
     else:

@@ -1,6 +1,7 @@
 """Sessions shared by real processes: SQLite files and a real PostgreSQL server.
 
-- Two processes hammering one session never interleave their holds or lose a message.
+- Two processes hammering one session never interleave their holds or lose a message, both
+  at the lease level and with whole runs (``session=``).
 - A process SIGKILLed while holding a session leaves exactly what it had written, and its
   lease is taken over at once (its pid is gone) by the next run; a *run* SIGKILLed while a
   tool runs loses only that tool call, which the next run answers before going on.
@@ -64,6 +65,27 @@ async def test_two_processes_on_one_session_never_interleave(url: str) -> None:
     assert state.status == "idle"
 
 
+async def test_runs_from_two_processes_on_one_session_stay_whole(url: str) -> None:
+    workers = [_worker("runs", url, "chat", tag, "8") for tag in ("p", "q")]
+    for worker in workers:
+        _, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err
+    store = open_store(url)
+    state = await Session(store, "chat").load()
+    await store.close()
+    # Each run is user, assistant (call), tool, assistant (answer): four in a row, never mixed.
+    runs = [state.messages[i : i + 4] for i in range(0, len(state.messages), 4)]
+    assert len(runs) == 16
+    for user, call, result, answer in runs:
+        text = user["content"]
+        assert call["tool_calls"][0]["function"]["arguments"] == f'{{"text": "{text}"}}'
+        assert (result["content"], answer["content"]) == (text, f"said {text}")
+    assert sorted(r[0]["content"] for r in runs) == sorted(
+        f"{t}-{i}" for t in "pq" for i in range(8)
+    )
+    assert state.status == "idle"
+
+
 async def test_sigkilled_holder_leaves_exactly_its_writes_and_is_taken_over(url: str) -> None:
     worker = _worker("hang", url, "victim", "4")
     assert worker.stdout is not None
@@ -98,9 +120,10 @@ async def test_a_run_sigkilled_mid_tool_loses_only_the_call_in_flight(url: str) 
         ("assistant", None, None),
     ]
     assert [c["id"] for c in state.messages[3]["tool_calls"]] == ["s1"]
+    # The context update of the finished tool turn was stored before the next model call.
     assert (state.agent_name, state.context_variables, state.status) == (
         "Worker",
-        {"n": 1},
+        {"n": 1, "fast": True},
         "running",
     )
     # The next run takes the dead run's lease at once, answers the lost call, and goes on.

@@ -229,3 +229,21 @@ async def test_session_must_be_a_session(store: SessionStore) -> None:
             "hi",
             session="c8",  # type: ignore[arg-type]
         )
+
+
+async def test_a_consumer_that_stops_early_leaves_the_session_interrupted(
+    store: SessionStore,
+) -> None:
+    triage, _ = agents()
+    session = Session(store, "c9")
+    events = Swarm(client=ScriptedModel(["a long answer"])).stream(triage, "hi", session=session)
+    async for event in events:
+        if isinstance(event, TextDelta):
+            break
+    await events.aclose()
+    stored = await session.load()
+    assert (stored.status, stored.messages) == ("interrupted", [{"role": "user", "content": "hi"}])
+    # ... and is free for the next run at once.
+    await Swarm(client=ScriptedModel(["ok"])).run_async(
+        triage, "again", session=Session(store, "c9", on_busy="raise")
+    )
