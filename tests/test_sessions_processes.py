@@ -22,7 +22,7 @@ import pytest
 
 from swarmlet import Agent, Swarm
 from swarmlet.exceptions import ConfigurationError
-from swarmlet.sessions import Session, SessionBusy, SQLiteStore, open_store
+from swarmlet.sessions import PostgresStore, Session, SessionBusy, SQLiteStore, open_store
 from swarmlet.sessions.persist import UNANSWERED
 from swarmlet.testing import ScriptedModel
 
@@ -183,6 +183,21 @@ async def test_sqlite_in_a_missing_directory_is_a_clear_configuration_error(
     store = SQLiteStore(tmp_path / "no" / "such" / "dir.db")
     with pytest.raises(ConfigurationError, match=r"cannot open session database .*dir\.db"):
         await store.create("s")
+    await store.close()
+
+
+async def test_an_unreachable_postgres_is_a_configuration_error_without_the_password() -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    store = PostgresStore(f"postgresql://app:s3cret-pw@127.0.0.1:{port}/app")
+    assert "s3cret-pw" not in repr(store)
+    with pytest.raises(ConfigurationError, match="cannot connect to the session database") as err:
+        await store.create("s")
+    assert "s3cret-pw" not in str(err.value)
+    assert f"postgresql://app:***@127.0.0.1:{port}/app" in str(err.value)
     await store.close()
 
 

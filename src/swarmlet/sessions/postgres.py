@@ -112,7 +112,7 @@ class PostgresStore:
 
     def __repr__(self) -> str:
         # Never show a password.
-        return f"PostgresStore({re.sub(r':[^:@/]*@', ':***@', self.dsn)!r})"
+        return f"PostgresStore({_redacted(self.dsn)!r})"
 
     async def _connection_pool(self) -> asyncpg.Pool:
         """The pool for the running loop, opened (and the schema migrated) on first use."""
@@ -143,9 +143,26 @@ class PostgresStore:
             raise ConfigurationError(
                 "PostgresStore needs asyncpg: pip install 'swarmlet[postgres]'"
             ) from None
-        pool = await asyncpg.create_pool(self.dsn, min_size=self.min_size, max_size=self.max_size)
-        async with pool.acquire() as conn, conn.transaction():
-            await _migrate(conn)
+        try:
+            pool = await asyncpg.create_pool(
+                self.dsn, min_size=self.min_size, max_size=self.max_size
+            )
+        except (
+            OSError,
+            asyncio.TimeoutError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+        ) as exc:
+            raise ConfigurationError(
+                f"cannot connect to the session database {_redacted(self.dsn)}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                await _migrate(conn)
+        except BaseException:
+            pool.terminate()
+            raise
         return pool
 
     async def create(self, session_id: str) -> bool:
@@ -297,6 +314,11 @@ async def _migrate(conn: asyncpg.pool.PoolConnectionProxy[Any]) -> None:
         for statement in MIGRATIONS[version - 1]:
             await conn.execute(statement)
         await conn.execute("INSERT INTO swarmlet_schema_version (version) VALUES ($1)", version)
+
+
+def _redacted(dsn: str) -> str:
+    """The DSN without its password (for messages and reprs)."""
+    return re.sub(r"(//[^:/@]*):[^@/]*@", r"\1:***@", dsn)
 
 
 def _lost(session_id: str) -> LeaseLost:
