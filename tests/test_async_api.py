@@ -8,9 +8,11 @@ import pytest
 
 from swarmlet import Agent, Swarm
 from swarmlet.events import (
+    AgentStarted,
     Handoff,
     MessageCompleted,
     RunCompleted,
+    RunStarted,
     TextDelta,
     ToolCallDelta,
     ToolCallFinished,
@@ -67,7 +69,7 @@ async def test_stream_yields_typed_events_in_order() -> None:
     triage, shop = make_agents(model)
     events = [e async for e in Swarm().stream(triage, USER)]
     kinds = [type(e) for e in events]
-    assert kinds[0] is TurnStarted and kinds[-1] is RunCompleted
+    assert kinds[:3] == [RunStarted, AgentStarted, TurnStarted] and kinds[-1] is RunCompleted
     assert ToolCallDelta in kinds
     started = next(e for e in events if isinstance(e, ToolCallStarted))
     finished = next(e for e in events if isinstance(e, ToolCallFinished))
@@ -107,7 +109,8 @@ async def test_stream_can_be_abandoned_early() -> None:
     stream = Swarm().stream(Agent(model=model), USER)
     first = await stream.__anext__()
     await stream.aclose()  # type: ignore[attr-defined]
-    assert isinstance(first, TurnStarted)
+    assert isinstance(first, RunStarted)
+    assert model.requests == []  # closed before the model was called
 
 
 def test_debug_flag_turns_on_debug_logging_for_the_run(caplog: pytest.LogCaptureFixture) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from swarmlet.hooks import RunHooks
 from swarmlet.models.base import Model, provider_kind
 
 __all__ = ["Agent", "AgentFunction", "Instructions", "Response", "Result"]
@@ -48,6 +49,10 @@ class Agent(BaseModel):
             ``Response.output`` (see :mod:`swarmlet.output`). ``None``: plain text.
         output_retries: how many times an invalid final answer is sent back to the model with
             the validation error before the run raises ``OutputValidationError``.
+        input_guardrails: checks of the run's input when a run starts with this agent
+            (functions, Agents or :class:`~swarmlet.guardrails.Guardrail`).
+        output_guardrails: checks of this agent's final answer.
+        hooks: a :class:`~swarmlet.hooks.RunHooks` called for this agent's events only.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -80,6 +85,10 @@ class Agent(BaseModel):
         from swarmlet.models.openai_compat import OpenAIChatModel  # imports openai: only now
 
         return OpenAIChatModel(value)
+
+    input_guardrails: list[Any] = Field(default_factory=list)
+    output_guardrails: list[Any] = Field(default_factory=list)
+    hooks: RunHooks | None = None
 
 
 class Result(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncGenerator, Iterable, Iterator
+from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -15,6 +15,7 @@ from swarmlet.agent import Agent, Response
 from swarmlet.events import Event, RunCompleted, to_swarm_events
 from swarmlet.exceptions import RunError, UsageError
 from swarmlet.fanout import MapInput, ProgressCallback, map_runs
+from swarmlet.hooks import RunHooks
 from swarmlet.loop import RunSpec, run_events
 from swarmlet.messages import as_messages
 from swarmlet.models.base import Model, provider_kind
@@ -112,6 +113,9 @@ class Swarm:
         max_turns: float = float("inf"),
         execute_tools: bool = True,
         session: Session | None = None,
+        hooks: RunHooks | None = None,
+        input_guardrails: Sequence[Any] = (),
+        output_guardrails: Sequence[Any] = (),
     ) -> AsyncGenerator[Event, None]:
         """All events of a run; with ``stream=False`` the model is called without streaming.
 
@@ -129,6 +133,9 @@ class Swarm:
             stream=stream,
             max_turns=max_turns,
             execute_tools=execute_tools,
+            hooks=hooks,
+            input_guardrails=list(input_guardrails),
+            output_guardrails=list(output_guardrails),
         )
         if session is None:
             events = run_events(spec, self._resolve, self.tool_executor)
@@ -160,6 +167,9 @@ class Swarm:
         execute_tools: bool = True,
         *,
         session: Session | None = None,
+        hooks: RunHooks | None = None,
+        input_guardrails: Sequence[Any] = (),
+        output_guardrails: Sequence[Any] = (),
     ) -> AsyncGenerator[Event, None]:
         """Run with a streaming model and yield typed events as they happen.
 
@@ -176,6 +186,9 @@ class Swarm:
             max_turns=max_turns,
             execute_tools=execute_tools,
             session=session,
+            hooks=hooks,
+            input_guardrails=input_guardrails,
+            output_guardrails=output_guardrails,
         )
 
     async def run_async(
@@ -189,6 +202,9 @@ class Swarm:
         execute_tools: bool = True,
         *,
         session: Session | None = None,
+        hooks: RunHooks | None = None,
+        input_guardrails: Sequence[Any] = (),
+        output_guardrails: Sequence[Any] = (),
     ) -> Response:
         """Run until the active agent answers without tool calls (or ``max_turns`` model calls).
 
@@ -205,6 +221,9 @@ class Swarm:
             max_turns=max_turns,
             execute_tools=execute_tools,
             session=session,
+            hooks=hooks,
+            input_guardrails=input_guardrails,
+            output_guardrails=output_guardrails,
         )
         return await _final_response(events)
 
@@ -221,6 +240,9 @@ class Swarm:
         execute_tools: bool = ...,
         *,
         session: Session | None = ...,
+        hooks: RunHooks | None = ...,
+        input_guardrails: Sequence[Any] = ...,
+        output_guardrails: Sequence[Any] = ...,
     ) -> Response: ...
 
     @overload
@@ -236,6 +258,9 @@ class Swarm:
         max_turns: float = ...,
         execute_tools: bool = ...,
         session: Session | None = ...,
+        hooks: RunHooks | None = ...,
+        input_guardrails: Sequence[Any] = ...,
+        output_guardrails: Sequence[Any] = ...,
     ) -> Iterator[dict[str, Any]]: ...
 
     def run(
@@ -250,6 +275,9 @@ class Swarm:
         execute_tools: bool = True,
         *,
         session: Session | None = None,
+        hooks: RunHooks | None = None,
+        input_guardrails: Sequence[Any] = (),
+        output_guardrails: Sequence[Any] = (),
     ) -> Response | Iterator[dict[str, Any]]:
         """Swarm's synchronous entry point, same arguments and return shape.
 
@@ -267,6 +295,9 @@ class Swarm:
             max_turns=max_turns,
             execute_tools=execute_tools,
             session=session,
+            hooks=hooks,
+            input_guardrails=input_guardrails,
+            output_guardrails=output_guardrails,
         )
         if stream:
             return self._loop.iterate(to_swarm_events(events))

@@ -19,16 +19,27 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from swarmlet.agent import Agent, Response
+from swarmlet.models.base import AssistantMessage, ModelRequest
+
+if TYPE_CHECKING:
+    from swarmlet.exceptions import RunError
+    from swarmlet.guardrails import GuardrailKind, GuardrailResult
 
 __all__ = [
+    "AgentStarted",
     "Event",
+    "GuardrailChecked",
     "Handoff",
     "MessageCompleted",
+    "ModelRequested",
+    "ModelResponded",
     "Path",
     "RunCompleted",
+    "RunFailed",
+    "RunStarted",
     "TextDelta",
     "ToolCallDelta",
     "ToolCallFinished",
@@ -40,6 +51,39 @@ __all__ = [
 
 Path = tuple[str, ...]
 """Tool-call ids from the top-level run down to the sub-run that produced an event."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    """A run started with ``agent``; ``resumed`` when it continues a paused run."""
+
+    agent: Agent
+    resumed: bool = False
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStarted:
+    """``agent`` became the active agent (at the start of a run, and after each handoff)."""
+
+    agent: Agent
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GuardrailChecked:
+    """A guardrail gave its verdict.
+
+    ``kind`` is ``"input"``, ``"output"``, ``"tool_before"`` or ``"tool_after"``; ``call_id``
+    names the tool call for tool guardrails.
+    """
+
+    agent: Agent
+    kind: GuardrailKind
+    name: str
+    result: GuardrailResult
+    call_id: str | None = None
+    path: Path = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +113,26 @@ class ToolCallDelta:
     id: str | None
     name: str | None
     arguments: str | None
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRequested:
+    """The model is about to be called with ``request`` (turn ``turn``)."""
+
+    agent: Agent
+    turn: int
+    request: ModelRequest
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ModelResponded:
+    """The model call of turn ``turn`` returned ``message`` (streamed replies: when complete)."""
+
+    agent: Agent
+    turn: int
+    message: AssistantMessage
     path: Path = ()
 
 
@@ -125,8 +189,22 @@ class RunCompleted:
     path: Path = ()
 
 
+@dataclass(frozen=True, slots=True)
+class RunFailed:
+    """The run stopped with ``error`` (raised right after this event); ``agent`` was active."""
+
+    agent: Agent
+    error: RunError
+    path: Path = ()
+
+
 Event = (
-    TurnStarted
+    RunStarted
+    | AgentStarted
+    | GuardrailChecked
+    | TurnStarted
+    | ModelRequested
+    | ModelResponded
     | TextDelta
     | ToolCallDelta
     | MessageCompleted
@@ -134,6 +212,7 @@ Event = (
     | ToolCallFinished
     | Handoff
     | RunCompleted
+    | RunFailed
 )
 """Any event a run can produce."""
 

@@ -13,7 +13,13 @@
         │   ├── ModelConfigurationError  ... by refusing the key or not knowing the model
         │   └── ModelResponseError     ... by answering something that is not a usable reply
         ├── OutputValidationError      the final answer never matched the agent's output_type
-        └── ScriptExhaustedError       a ScriptedModel was asked for more replies than it had
+        ├── ScriptExhaustedError       a ScriptedModel was asked for more replies than it had
+        ├── GuardrailTripped           a guardrail stopped the run; ``.result`` says why
+        │   ├── InputGuardrailTripped  ... on the run's input, before any model output
+        │   ├── OutputGuardrailTripped ... on the final answer
+        │   └── ToolGuardrailTripped   ... before or after a tool call
+        ├── GuardrailError             a guardrail itself raised (the run stops: fail closed)
+        └── HookError                  a lifecycle hook raised (the run stops)
 
 Tool failures are *not* raised out of a run: a tool that raises, times out or receives bad
 arguments becomes a tool message telling the model what went wrong, and the run goes on.
@@ -29,19 +35,26 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from swarmlet.agent import Response
+    from swarmlet.guardrails import GuardrailResult
 
 __all__ = [
     "ConfigurationError",
+    "GuardrailError",
+    "GuardrailTripped",
+    "HookError",
+    "InputGuardrailTripped",
     "ModelConfigurationError",
     "ModelError",
     "ModelResponseError",
     "ModelTimeoutError",
+    "OutputGuardrailTripped",
     "OutputValidationError",
     "RunError",
     "SchemaError",
     "ScriptExhaustedError",
     "SwarmletError",
     "ToolArgumentsError",
+    "ToolGuardrailTripped",
     "UsageError",
 ]
 
@@ -132,3 +145,41 @@ class OutputValidationError(RunError):
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
         self.errors = errors
         self.content = content
+
+
+class GuardrailTripped(RunError):
+    """A guardrail tripped and stopped the run.
+
+    Attributes:
+        result: the :class:`~swarmlet.guardrails.GuardrailResult` the guardrail returned
+            (its ``info`` says why).
+        guardrail: the guardrail's name.
+        response: the run so far (see :class:`RunError`).
+    """
+
+    def __init__(
+        self, message: str, *, result: GuardrailResult, guardrail: str, **kwargs: object
+    ) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.result = result
+        self.guardrail = guardrail
+
+
+class InputGuardrailTripped(GuardrailTripped):
+    """An input guardrail tripped: the run stopped before any model output reached the caller."""
+
+
+class OutputGuardrailTripped(GuardrailTripped):
+    """An output guardrail tripped on the final answer."""
+
+
+class ToolGuardrailTripped(GuardrailTripped):
+    """A tool guardrail stopped the run before or after a tool call."""
+
+
+class GuardrailError(RunError):
+    """A guardrail raised instead of answering; the run stops rather than go on unchecked."""
+
+
+class HookError(RunError):
+    """A lifecycle hook raised; the run stops. The hook's exception is the ``__cause__``."""

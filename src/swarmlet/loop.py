@@ -4,16 +4,22 @@
 not) iterates it on a private event loop. There is deliberately no second copy.
 
 A run is a small state machine over the tagged outcomes of :mod:`swarmlet.outcomes`. Each step
-(a model turn in :mod:`swarmlet.turn`, a tool phase in :mod:`swarmlet.toolphase`, accepting an
-answer, applying a handoff) yields its events and ends with the outcome that names the next
-step; :func:`run_events` dispatches on it until :class:`~swarmlet.outcomes.Finish`. Each model
-call is one *turn*; ``max_turns`` bounds them and, like Swarm, reaching it returns the response
-so far instead of raising. Entering the loop with a saved :class:`~swarmlet.state.RunState`
-continues that run in this same generator.
+(a model turn in :mod:`swarmlet.turn`, a tool phase in :mod:`swarmlet.toolphase`, checking the
+input or the answer, applying a handoff) yields its events and ends with the outcome that names
+the next step; :class:`_Run` dispatches on it until :class:`~swarmlet.outcomes.Finish`. Each
+model call is one *turn*; ``max_turns`` bounds them and, like Swarm, reaching it returns the
+response so far instead of raising. Entering the loop with a saved
+:class:`~swarmlet.state.RunState` continues that run in this same generator.
+
+Every event passes one point (:meth:`_Run.drive`), where lifecycle hooks observe it before the
+consumer does. Only guardrails (and approvals) change where a run goes, so only they have call
+sites in the steps.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import logging
 from collections.abc import AsyncGenerator, Callable
@@ -21,14 +27,43 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
-from swarmlet.agent import Agent
-from swarmlet.events import Event, Handoff, RunCompleted, TurnStarted
+from swarmlet.agent import Agent, Response
+from swarmlet.events import (
+    AgentStarted,
+    Event,
+    GuardrailChecked,
+    Handoff,
+    RunCompleted,
+    RunFailed,
+    RunStarted,
+    TurnStarted,
+)
+from swarmlet.exceptions import (
+    GuardrailTripped,
+    HookError,
+    InputGuardrailTripped,
+    OutputGuardrailTripped,
+    RunError,
+)
+from swarmlet.guardrails import Guardrail, GuardrailInput, GuardrailKind, as_guardrail, check
+from swarmlet.hooks import RunHooks, call_hook, hook_for
 from swarmlet.models.base import Model
-from swarmlet.outcomes import OUTCOME_TYPES, Answer, CallModel, Finish, HandOff, Outcome, RunTools
+from swarmlet.outcomes import (
+    OUTCOME_TYPES,
+    Answer,
+    Begin,
+    CallModel,
+    Finish,
+    HandOff,
+    Outcome,
+    RunTools,
+    Tripped,
+)
 from swarmlet.output import FinalOutput, accept_answer
+from swarmlet.racing import race
 from swarmlet.state import RunState
-from swarmlet.toolphase import tool_phase
-from swarmlet.turn import TurnOptions, model_turn
+from swarmlet.toolphase import ToolEnvironment, tool_phase
+from swarmlet.turn import TurnOptions, model_turn, with_position
 
 __all__ = ["RunSpec", "run_events"]
 
@@ -52,6 +87,9 @@ class RunSpec:
     stream: bool = False
     max_turns: float = float("inf")
     execute_tools: bool = True
+    hooks: RunHooks | None = None
+    input_guardrails: list[Any] = field(default_factory=list)
+    output_guardrails: list[Any] = field(default_factory=list)
 
 
 def initial_state(spec: RunSpec) -> RunState:
@@ -69,26 +107,24 @@ async def run_events(
     resolve: ModelResolver,
     executor: Executor | None = None,
     state: RunState | None = None,
+    *,
+    resumed: bool = False,
 ) -> AsyncGenerator[Event, None]:
-    """Run ``spec`` (or continue ``state``) and yield its events, ending with RunCompleted.
+    """Run ``spec`` and yield its events, ending with RunCompleted.
+
+    ``state``: start from this state instead of a fresh one (e.g. a stored conversation with
+    the new input appended). ``resumed``: ``state`` is a paused run to continue where it
+    stopped (its input was checked when it started; it is not checked again).
 
     Raises:
-        RunError: (or a subclass) when the model call fails; ``.response`` holds the
-            messages produced before the failure.
+        RunError: (or a subclass) when the model call fails or a guardrail trips;
+            ``.response`` holds the messages produced before. A :class:`RunFailed` event
+            precedes the exception.
     """
     run = _Run(spec, resolve, executor, state if state is not None else initial_state(spec))
-    outcome: Outcome = CallModel()
-    while not isinstance(outcome, Finish):
-        next_outcome: Outcome | None = None
-        async for item in run.step(outcome):
-            if isinstance(item, OUTCOME_TYPES):
-                next_outcome = item
-            else:
-                yield item
-        if next_outcome is None:
-            raise AssertionError(f"a step ended without an outcome after {outcome!r}")
-        outcome = next_outcome
-    yield RunCompleted(run.state.response())
+    async with contextlib.aclosing(run.drive(Begin(resumed))) as events:
+        async for event in events:
+            yield event
 
 
 @dataclass(slots=True)
@@ -100,18 +136,94 @@ class _Run:
     executor: Executor | None
     state: RunState
     final: FinalOutput = field(default_factory=FinalOutput)
+    parallel_guard: asyncio.Task[list[Event | Outcome]] | None = None
+
+    async def drive(self, outcome: Outcome) -> AsyncGenerator[Event, None]:
+        """Dispatch from ``outcome`` until Finish; every event is observed here, then yielded."""
+        try:
+            while not isinstance(outcome, Finish):
+                next_outcome: Outcome | None = None
+                async for item in self.step(outcome):
+                    if isinstance(item, OUTCOME_TYPES):
+                        next_outcome = item
+                    else:
+                        await self._observe(item)
+                        yield item
+                if next_outcome is None:
+                    raise AssertionError(f"a step ended without an outcome after {outcome!r}")
+                outcome = next_outcome
+            final = RunCompleted(self.state.response())
+            await self._observe(final)
+        except RunError as exc:
+            failed = RunFailed(self.state.agent, self._positioned(exc))
+            await self._observe_failure(failed)
+            yield failed
+            raise
+        finally:
+            if self.parallel_guard is not None:
+                self.parallel_guard.cancel()
+        yield final
 
     def step(self, outcome: Outcome) -> Step:
         """The step that follows ``outcome``."""
+        if isinstance(outcome, Begin):
+            return self._begin(outcome)
         if isinstance(outcome, CallModel):
             return self._call_model()
         if isinstance(outcome, RunTools):
-            return tool_phase(self.state, outcome.calls, self.executor)
+            return tool_phase(self.state, outcome.calls, self._tool_environment())
         if isinstance(outcome, HandOff):
             return self._hand_off(outcome)
         if isinstance(outcome, Answer):
             return self._accept(outcome)
+        if isinstance(outcome, Tripped):
+            raise outcome.error  # drive() attaches the run so far and reports RunFailed
         raise AssertionError(f"no step follows {outcome!r}")  # pragma: no cover
+
+    async def _begin(self, outcome: Begin) -> Step:
+        """Announce the run; a fresh run's input guardrails run now (parallel ones start)."""
+        yield RunStarted(self.state.agent, outcome.resumed)
+        yield AgentStarted(self.state.agent)
+        guardrails = [] if outcome.resumed else self._input_guardrails()
+        blocking = [g for g in guardrails if not (g.parallel and self.spec.stream)]
+        parallel = [g for g in guardrails if g.parallel and self.spec.stream]
+        verdict = await self._check_input(blocking)
+        for item in verdict:
+            yield item
+        if parallel:
+            self.parallel_guard = asyncio.ensure_future(self._check_input(parallel))
+        if not any(isinstance(item, Tripped) for item in verdict):
+            yield CallModel()
+
+    def _input_guardrails(self) -> list[Guardrail]:
+        items = [*self.spec.input_guardrails, *self.state.agent.input_guardrails]
+        return [as_guardrail(item) for item in items]
+
+    async def _check_input(self, guardrails: list[Guardrail]) -> list[Event | Outcome]:
+        """The run's input checked: a verdict event each, then Tripped on the first trip."""
+        state = self.state
+        data = GuardrailInput(state.agent, list(state.messages), state.context_variables)
+        return await self._verdicts(guardrails, data, "input", InputGuardrailTripped)
+
+    async def _verdicts(
+        self,
+        guardrails: list[Guardrail],
+        data: GuardrailInput,
+        kind: GuardrailKind,
+        trip: type[GuardrailTripped],
+    ) -> list[Event | Outcome]:
+        """Run ``guardrails`` concurrently; their events in order, then Tripped if one did."""
+        results = await asyncio.gather(*(check(g, data, self._run_agent) for g in guardrails))
+        items: list[Event | Outcome] = [
+            GuardrailChecked(data.agent, kind, g.label, r)
+            for g, r in zip(guardrails, results, strict=True)
+        ]
+        for guardrail, result in zip(guardrails, results, strict=True):
+            if result.tripped:
+                message = f"{kind} guardrail {guardrail.label!r} tripped"
+                items.append(Tripped(trip(message, result=result, guardrail=guardrail.label)))
+                break
+        return items
 
     async def _call_model(self) -> Step:
         state, spec = self.state, self.spec
@@ -121,13 +233,17 @@ class _Run:
         state.turn += 1
         yield TurnStarted(state.agent, state.turn)
         options = TurnOptions(spec.model_override, spec.stream, spec.execute_tools)
-        async for item in model_turn(state, options, self.resolve(state.agent)):
+        items = model_turn(state, options, self.resolve(state.agent))
+        if self.parallel_guard is not None:  # the first turn streams while guardrails decide
+            items, self.parallel_guard = race(items, self.parallel_guard), None
+        async for item in items:
             yield item
 
     async def _hand_off(self, outcome: HandOff) -> Step:
         logger.debug("handoff: %r -> %r", outcome.from_agent.name, outcome.to_agent.name)
         self.state.agent = outcome.to_agent
         yield Handoff(outcome.from_agent, outcome.to_agent)
+        yield AgentStarted(outcome.to_agent)
         yield CallModel()
 
     async def _accept(self, outcome: Answer) -> Step:
@@ -140,4 +256,66 @@ class _Run:
         if not accept_answer(self.state, self.final, outcome.message):
             yield CallModel()  # the retry prompt is in the history: ask again
             return
-        yield Finish("answer")
+        state = self.state
+        items = [*self.spec.output_guardrails, *state.agent.output_guardrails]
+        data = GuardrailInput(
+            state.agent, list(state.messages), state.context_variables, state.output
+        )
+        guardrails = [as_guardrail(item) for item in items]
+        verdict = await self._verdicts(guardrails, data, "output", OutputGuardrailTripped)
+        for item in verdict:
+            yield item
+        if not any(isinstance(item, Tripped) for item in verdict):
+            yield Finish("answer")
+
+    def _tool_environment(self) -> ToolEnvironment:
+        return ToolEnvironment(self.executor, self._run_agent)
+
+    async def _run_agent(
+        self, agent: Agent, messages: list[dict[str, Any]], context: dict[str, Any]
+    ) -> Response:
+        """Run ``agent`` on its own (a guardrail agent), with this run's providers."""
+        spec = RunSpec(agent=agent, messages=messages, context_variables=context)
+        async with contextlib.aclosing(run_events(spec, self.resolve, self.executor)) as events:
+            async for event in events:
+                if isinstance(event, RunCompleted) and not event.path:
+                    return event.response
+        raise AssertionError("a run always ends with RunCompleted")  # pragma: no cover
+
+    async def _observe(self, event: Event) -> None:
+        """Call the run's hooks and the event's agent's hooks for ``event``."""
+        method = hook_for(event)
+        if method is None:
+            return
+        for hooks in self._hooks_for(event):
+            try:
+                await call_hook(hooks, method, event)
+            except Exception as exc:
+                raise HookError(
+                    f"hook {type(hooks).__name__}.{method} raised {type(exc).__name__}: {exc}"
+                ) from exc
+
+    async def _observe_failure(self, event: RunFailed) -> None:
+        """Hooks see a failure too; a hook failing on it must not hide the original error."""
+        try:
+            await self._observe(event)
+        except HookError:
+            logger.exception("a hook raised while the run was failing")
+
+    def _hooks_for(self, event: Event) -> list[RunHooks]:
+        agent = _agent_of(event)
+        found = [self.spec.hooks, agent.hooks if agent is not None else None]
+        return [h for i, h in enumerate(found) if h is not None and h not in found[:i]]
+
+    def _positioned(self, exc: RunError) -> RunError:
+        """Attach the run so far to an error raised outside a model call."""
+        return exc if exc.response is not None else with_position(exc, self.state)
+
+
+def _agent_of(event: Event) -> Agent | None:
+    """The agent whose hooks an event concerns (for a handoff: the agent handed to)."""
+    if isinstance(event, Handoff):
+        return event.to_agent
+    if isinstance(event, RunCompleted):
+        return event.response.agent
+    return event.agent

@@ -2,15 +2,20 @@
 
 Each step of a run (a model turn, a tool phase, checking an answer) ends by producing exactly
 one of these values; :func:`swarmlet.loop.run_events` dispatches on it to choose the next step.
-A run starts at :class:`CallModel` (or, when it resumes a paused run, at whatever the saved
-state says comes next) and ends at :class:`Finish`.
+A run starts at :class:`Begin` (a resumed run too, with ``resumed=True``) and ends at
+:class:`Finish` (or raises at :class:`Tripped`).
 
 ::
 
+    Begin --(input guardrails pass)--> CallModel
+      `--(an input guardrail trips)--> Tripped (raises)
+
     CallModel --(no tool calls)--> Answer --(accepted)--> Finish
-        |                            `--(rejected: retry)--> CallModel
+        |                            |--(rejected: retry)--> CallModel
+        |                            `--(output guardrail trips)--> Tripped
         |--(tool calls)--> RunTools --> CallModel
-        |                     `------> HandOff --> CallModel
+        |                     |------> HandOff --> CallModel
+        |                     `--(tool guardrail stops)--> Tripped
         `--(max_turns reached, or execute_tools=False)--> Finish
 """
 
@@ -19,9 +24,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from swarmlet.agent import Agent
+from swarmlet.exceptions import GuardrailTripped
 from swarmlet.models.base import AssistantMessage, ToolCall
 
-__all__ = ["OUTCOME_TYPES", "Answer", "CallModel", "Finish", "HandOff", "Outcome", "RunTools"]
+__all__ = [
+    "OUTCOME_TYPES",
+    "Answer",
+    "Begin",
+    "CallModel",
+    "Finish",
+    "HandOff",
+    "Outcome",
+    "RunTools",
+    "Tripped",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Begin:
+    """The run is (re)entered: announce it, and check the input of a fresh run."""
+
+    resumed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +75,22 @@ class HandOff:
 
 
 @dataclass(frozen=True, slots=True)
+class Tripped:
+    """A guardrail stopped the run; ``error`` is raised with the run so far attached."""
+
+    error: GuardrailTripped
+
+
+@dataclass(frozen=True, slots=True)
 class Finish:
     """The run is over; ``reason`` is ``"answer"``, ``"max_turns"`` or ``"execute_tools"``."""
 
     reason: str
 
 
-Outcome = CallModel | Answer | RunTools | HandOff | Finish
+Outcome = Begin | CallModel | Answer | RunTools | HandOff | Tripped | Finish
 """Any outcome of a step."""
 
 
-OUTCOME_TYPES = (CallModel, Answer, RunTools, HandOff, Finish)
+OUTCOME_TYPES = (Begin, CallModel, Answer, RunTools, HandOff, Tripped, Finish)
 """The classes of :data:`Outcome`, for telling a step's outcome from its events."""

@@ -74,12 +74,16 @@ class ToolOptions:
         description: the tool description (default: the docstring's summary).
         strict: force OpenAI strict mode on or off for this tool, whatever the agent says.
         timeout: seconds a call may take before it is reported to the model as timed out.
+        before: tool guardrails checked before a call runs (see :mod:`swarmlet.guardrails`).
+        after: tool guardrails checked on a call's result.
     """
 
     name: str | None = None
     description: str | None = None
     strict: bool | None = None
     timeout: float | None = None
+    before: tuple[Any, ...] = ()
+    after: tuple[Any, ...] = ()
 
 
 @overload
@@ -93,6 +97,8 @@ def tool(
     description: str | None = None,
     strict: bool | None = None,
     timeout: float | None = None,
+    before: Any = None,
+    after: Any = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -103,15 +109,27 @@ def tool(
     description: str | None = None,
     strict: bool | None = None,
     timeout: float | None = None,
+    before: Any = None,
+    after: Any = None,
 ) -> F | Callable[[F], F]:
     """Attach :class:`ToolOptions` to a function; use as ``@tool`` or ``@tool(strict=True)``.
+
+    ``before``/``after`` take a tool guardrail (a function, an Agent or a
+    :class:`~swarmlet.guardrails.Guardrail`) or a list of them.
 
     The function itself is returned (not a wrapper), so it stays directly callable and
     picklable; the options live on its ``__swarmlet_tool__`` attribute.
     """
     if timeout is not None and timeout <= 0:
         raise UsageError(f"tool timeout must be a positive number of seconds, got {timeout!r}")
-    options = ToolOptions(name=name, description=description, strict=strict, timeout=timeout)
+    options = ToolOptions(
+        name=name,
+        description=description,
+        strict=strict,
+        timeout=timeout,
+        before=_as_tuple(before),
+        after=_as_tuple(after),
+    )
 
     def attach(target: F) -> F:
         try:
@@ -124,6 +142,12 @@ def tool(
         return target
 
     return attach if func is None else attach(func)
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
 
 
 def tool_options(func: Callable[..., Any]) -> ToolOptions:

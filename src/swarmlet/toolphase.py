@@ -3,27 +3,52 @@
 Calls run concurrently (one task each) unless the agent set ``parallel_tool_calls=False``.
 Each call runs in its own task with :func:`swarmlet.running.current_call` set, so a tool can
 add events to the run's stream while it runs; those events and the calls' outcomes arrive on
-one queue and are yielded in the order they happen. Results are then applied in the model's
-call order: tool messages appended, context variables merged, and the handoff (if several
-calls hand off in one turn, the last one wins — Swarm's rule) returned as the phase's outcome.
+one queue and are yielded in the order they happen. Tool guardrails (``@tool(before=...,
+after=...)``) are checked around each call, whatever kind of tool it is. Results are then
+applied in the model's call order: tool messages appended, context variables merged, and the
+handoff (if several calls hand off in one turn, the last one wins — Swarm's rule) returned as
+the phase's outcome. A tool guardrail that stops the run cancels the turn's other calls and
+applies nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+import dataclasses
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Any
 
 from swarmlet.agent import Agent
-from swarmlet.events import Event, ToolCallFinished, ToolCallStarted
+from swarmlet.events import Event, GuardrailChecked, ToolCallFinished, ToolCallStarted
+from swarmlet.exceptions import ToolArgumentsError, ToolGuardrailTripped
+from swarmlet.guardrails import AgentRunner, GuardrailResult, ToolCallInput, as_guardrail, check
 from swarmlet.models.base import ToolCall
-from swarmlet.outcomes import CallModel, HandOff, Outcome
+from swarmlet.outcomes import CallModel, HandOff, Outcome, Tripped
 from swarmlet.running import enter_call
+from swarmlet.schema import tool_options
 from swarmlet.state import RunState
-from swarmlet.tools import BoundTool, ToolOutcome, bind_tools, execute_tool_call, tool_message
+from swarmlet.tools import (
+    BoundTool,
+    ToolOutcome,
+    bind_tools,
+    execute_tool_call,
+    parse_arguments,
+    tool_message,
+)
 
-__all__ = ["tool_phase"]
+__all__ = ["ToolEnvironment", "tool_phase"]
+
+Emit = Callable[[Event], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolEnvironment:
+    """What running tools needs from the run: a thread pool, and a way to run agents."""
+
+    executor: Executor | None
+    run_agent: AgentRunner
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,15 +58,25 @@ class _Crashed:
     error: BaseException
 
 
+@dataclass(frozen=True, slots=True)
+class _Stopped:
+    """A tool guardrail stopped the run at this call."""
+
+    error: ToolGuardrailTripped
+
+
 async def tool_phase(
-    state: RunState, calls: list[ToolCall], executor: Executor | None
+    state: RunState, calls: list[ToolCall], env: ToolEnvironment
 ) -> AsyncGenerator[Event | Outcome, None]:
-    """Run ``calls`` for the active agent; end with :class:`CallModel` or :class:`HandOff`."""
+    """Run ``calls`` for the active agent; end with CallModel, HandOff or Tripped."""
     agent = state.agent
     for call in calls:
         yield ToolCallStarted(agent, call.id, call.name, call.arguments)
     outcomes: dict[str, ToolOutcome] = {}
-    async for item in _run_calls(state, calls, bind_tools(agent), executor):
+    async for item in _run_calls(state, calls, bind_tools(agent), env):
+        if isinstance(item, _Stopped):
+            yield Tripped(item.error)
+            return
         if isinstance(item, ToolOutcome):
             outcomes[item.call.id] = item
             yield _finished(agent, item)
@@ -58,21 +93,16 @@ def _finished(agent: Agent, outcome: ToolOutcome) -> ToolCallFinished:
 
 
 async def _run_calls(
-    state: RunState,
-    calls: list[ToolCall],
-    tools: Mapping[str, BoundTool],
-    executor: Executor | None,
-) -> AsyncIterator[Event | ToolOutcome]:
-    """Yield events emitted by running tools and each call's outcome, as they happen."""
-    queue: asyncio.Queue[Event | ToolOutcome | _Crashed] = asyncio.Queue()
+    state: RunState, calls: list[ToolCall], tools: Mapping[str, BoundTool], env: ToolEnvironment
+) -> AsyncIterator[Event | ToolOutcome | _Stopped]:
+    """Yield events emitted while tools run and each call's outcome, as they happen."""
+    queue: asyncio.Queue[Event | ToolOutcome | _Stopped | _Crashed] = asyncio.Queue()
     agent = state.agent
 
     async def run_one(call: ToolCall) -> None:
         enter_call(call, agent, queue.put_nowait)  # this task's context only
         try:
-            queue.put_nowait(
-                await execute_tool_call(call, tools, state.context_variables, executor)
-            )
+            queue.put_nowait(await _guarded_call(call, tools, state, env, queue.put_nowait))
         except BaseException as exc:  # reported to the consumer, which re-raises it
             queue.put_nowait(_Crashed(exc))
 
@@ -90,12 +120,73 @@ async def _run_calls(
             item = await queue.get()
             if isinstance(item, _Crashed):
                 raise item.error
-            if isinstance(item, ToolOutcome):
+            if isinstance(item, (ToolOutcome, _Stopped)):
                 remaining -= 1
             yield item
     finally:
         for task in tasks:  # the consumer stopped early: do not leave tools running unawaited
             task.cancel()
+
+
+async def _guarded_call(
+    call: ToolCall,
+    tools: Mapping[str, BoundTool],
+    state: RunState,
+    env: ToolEnvironment,
+    emit: Emit,
+) -> ToolOutcome | _Stopped:
+    """Run one call between its ``before`` and ``after`` tool guardrails."""
+    bound = tools.get(call.name)
+    options = tool_options(bound.func) if bound is not None else None
+    data = ToolCallInput(state.agent, call.id, call.name, _arguments(call), state.context_variables)
+    if options is not None and options.before:
+        verdict = await _verdict(options.before, "tool_before", data, env, emit)
+        if verdict is not None:
+            return verdict if isinstance(verdict, _Stopped) else ToolOutcome(call, verdict)
+    outcome = await execute_tool_call(call, tools, state.context_variables, env.executor)
+    if options is not None and options.after:
+        data = dataclasses.replace(data, result=outcome.content, error=outcome.error)
+        verdict = await _verdict(options.after, "tool_after", data, env, emit)
+        if verdict is not None:  # the result (and any handoff or context update) is dropped
+            return verdict if isinstance(verdict, _Stopped) else ToolOutcome(call, verdict)
+    return outcome
+
+
+async def _verdict(
+    guardrails: tuple[Any, ...],
+    kind: str,
+    data: ToolCallInput,
+    env: ToolEnvironment,
+    emit: Emit,
+) -> _Stopped | str | None:
+    """Check ``guardrails`` in order: a stop, a replacement message, or ``None`` (go on)."""
+    for item in guardrails:
+        guardrail = as_guardrail(item)
+        result = await check(guardrail, data, env.run_agent)
+        emit(GuardrailChecked(data.agent, kind, guardrail.label, result, data.call_id))  # type: ignore[arg-type]
+        if result.replacement is not None:
+            return result.replacement
+        if result.tripped:
+            return _Stopped(_tripped(guardrail.label, kind, data, result))
+    return None
+
+
+def _tripped(
+    name: str, kind: str, data: ToolCallInput, result: GuardrailResult
+) -> ToolGuardrailTripped:
+    when = "before" if kind == "tool_before" else "after"
+    return ToolGuardrailTripped(
+        f"tool guardrail {name!r} stopped the run {when} {data.name} ({data.call_id})",
+        result=result,
+        guardrail=name,
+    )
+
+
+def _arguments(call: ToolCall) -> dict[str, Any]:
+    try:
+        return parse_arguments(call.arguments)
+    except ToolArgumentsError:
+        return {}
 
 
 def _apply(state: RunState, outcomes: list[ToolOutcome]) -> Agent | None:

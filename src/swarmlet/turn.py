@@ -13,7 +13,14 @@ from collections import defaultdict
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
-from swarmlet.events import Event, MessageCompleted, TextDelta, ToolCallDelta
+from swarmlet.events import (
+    Event,
+    MessageCompleted,
+    ModelRequested,
+    ModelResponded,
+    TextDelta,
+    ToolCallDelta,
+)
 from swarmlet.exceptions import ModelError, RunError, SwarmletError
 from swarmlet.messages import assistant_to_dict, to_api_messages
 from swarmlet.models.base import AssistantMessage, MessageDelta, Model, ModelRequest, ToolCall
@@ -49,6 +56,7 @@ async def model_turn(
             yield item
     assert message is not None
     message.tool_calls = _unique_ids(message.tool_calls)
+    yield ModelResponded(state.agent, state.turn, message)
     as_dict = assistant_to_dict(message, state.agent.name)
     state.messages.append(as_dict)
     logger.debug("turn %d: %r answered %r", state.turn, state.agent.name, as_dict)
@@ -66,6 +74,7 @@ async def _call_model(
 ) -> AsyncGenerator[Event | AssistantMessage, None]:
     """Stream deltas as events (when streaming), then yield the complete message."""
     request = build_request(state, options.model_override)
+    yield ModelRequested(state.agent, state.turn, request)
     logger.debug("turn %d: calling model for agent %r", state.turn, state.agent.name)
     try:
         if options.stream:

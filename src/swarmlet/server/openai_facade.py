@@ -145,7 +145,7 @@ async def _chunks(record: RunRecord, model: str, usage: bool) -> AsyncIterator[d
             event = json.loads(text)
             if not event.get("path"):
                 yield chunk({"content": event["text"]})
-        elif kind in ("run_failed", "run_cancelled"):
+        elif kind in ("run_failed", "run_cancelled") and not json.loads(text).get("path"):
             message = json.loads(text).get("error") or {"type": "RunCancelled", "message": ""}
             error = {"type": "model_error", "message": f"{message['type']}: {message['message']}"}
             yield {"data": json.dumps({"error": error})}

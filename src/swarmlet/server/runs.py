@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from swarmlet.agent import Agent, Response
 from swarmlet.core import Swarm
-from swarmlet.events import Event, RunCompleted
+from swarmlet.events import Event, RunCompleted, RunFailed
 from swarmlet.exceptions import RunError, SwarmletError
 from swarmlet.server.wire import event_to_json, response_to_json
 
@@ -215,6 +215,8 @@ class RunManager:
 async def _pump(record: RunRecord, events: AsyncIterator[Event]) -> dict[str, Any]:
     """Publish the run's events; return the last one, held back until the outcome is stored."""
     async for event in events:
+        if isinstance(event, RunFailed) and not event.path:
+            continue  # the loop's own failure event: its exception follows, see _failure
         body = event_to_json(event)
         if isinstance(event, RunCompleted) and not getattr(event, "path", ()):
             record.response = body["response"]

@@ -1,0 +1,34 @@
+"""The runnable examples of the feature docs (docs/*.md) run offline and print what they say."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _run(name: str, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+    return capsys.readouterr().out.splitlines()
+
+
+def test_guardrails_example(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run("guardrails.py", capsys) == [
+        "input blocked by no_card_numbers: 16 digits; model calls: 0",
+        "tool said: Refused: refunds above 100 need a manager.",
+        "answer: I cannot refund that much myself.",
+        "answer withheld by no_promises",
+    ]
+
+
+def test_hooks_example(capsys: pytest.CaptureFixture[str]) -> None:
+    lines = _run("hooks.py", capsys)
+    assert lines[:3] == [
+        "[Triage] model call #1",
+        '[Triage] to_billing -> {"assistant": "Billing"}',
+        "handoff Triage -> Billing",
+    ]
+    assert lines[-2:] == ["run ended", "You owe 12 EUR."]
