@@ -152,6 +152,16 @@ async def test_list_newest_first_with_counts_and_paging(store: SessionStore) -> 
         ("a", 1, "idle"),
     ]
     assert [i.session_id for i in await store.list_sessions(limit=1, offset=1)] == ["b"]
+    assert [i.title for i in listed] == [None, USER["content"], USER["content"]]
+
+
+async def test_the_title_is_the_first_user_message_with_text(store: SessionStore) -> None:
+    token = await store.acquire("s1", "me:1:x", 30)
+    parts = {"role": "user", "content": [{"type": "text", "text": "an image"}]}
+    await store.append("s1", token, [ASSISTANT, parts, {"role": "user", "content": "2nd"}, USER])
+    [info] = await store.list_sessions()
+    assert (info.title, info.message_count) == ("2nd", 4)
+    assert info == (await store.load("s1")).info()  # type: ignore[union-attr]
 
 
 async def test_create_is_idempotent_and_makes_an_idle_empty_session(store: SessionStore) -> None:

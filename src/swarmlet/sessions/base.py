@@ -15,7 +15,7 @@ interleaving its messages with the new holder's.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -29,6 +29,7 @@ __all__ = [
     "SessionStore",
     "Status",
     "check_messages",
+    "first_user_text",
     "to_json",
 ]
 
@@ -64,7 +65,11 @@ class LeaseLost(SessionBusy):
 
 @dataclass(slots=True)
 class SessionInfo:
-    """A session's summary, as listed (no messages)."""
+    """A session's summary, as listed (no messages).
+
+    ``title`` is the text of the first user message whose content is a string (``None`` if
+    there is none), for a list of conversations; shorten it as the display needs.
+    """
 
     session_id: str
     status: Status
@@ -72,6 +77,7 @@ class SessionInfo:
     message_count: int
     created_at: float
     updated_at: float
+    title: str | None = None
 
 
 @dataclass(slots=True)
@@ -100,6 +106,7 @@ class SessionState:
             len(self.messages),
             self.created_at,
             self.updated_at,
+            first_user_text(self.messages),
         )
 
 
@@ -171,6 +178,14 @@ class SessionStore(Protocol):
     async def close(self) -> None:
         """Release connections and threads; the store cannot be used afterwards."""
         ...
+
+
+def first_user_text(messages: Iterable[dict[str, Any]]) -> str | None:
+    """The content of the first user message whose content is a string (a listing's title)."""
+    for message in messages:
+        if message.get("role") == "user" and isinstance(message.get("content"), str):
+            return str(message["content"])
+    return None
 
 
 def to_json(value: Any, what: str) -> str:

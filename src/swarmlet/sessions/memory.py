@@ -21,6 +21,7 @@ from swarmlet.sessions.base import (
     SessionState,
     Status,
     check_messages,
+    first_user_text,
     to_json,
 )
 
@@ -131,12 +132,7 @@ class MemoryStore:
     async def list_sessions(self, *, limit: int = 100, offset: int = 0) -> list[SessionInfo]:
         with self._lock:
             ordered = sorted(self._rows.items(), key=lambda kv: kv[1].updated_at, reverse=True)
-            return [
-                SessionInfo(
-                    sid, _reported(r), r.agent_name, len(r.messages), r.created_at, r.updated_at
-                )
-                for sid, r in ordered[offset : offset + limit]
-            ]
+            return [_info(sid, row) for sid, row in ordered[offset : offset + limit]]
 
     async def delete(self, session_id: str) -> bool:
         with self._lock:
@@ -145,6 +141,19 @@ class MemoryStore:
     async def close(self) -> None:
         with self._lock:
             self._rows.clear()
+
+
+def _info(session_id: str, row: _Row) -> SessionInfo:
+    title = first_user_text(json.loads(m) for m in row.messages)  # parsed lazily
+    return SessionInfo(
+        session_id,
+        _reported(row),
+        row.agent_name,
+        len(row.messages),
+        row.created_at,
+        row.updated_at,
+        title,
+    )
 
 
 def _reported(row: _Row) -> Status:

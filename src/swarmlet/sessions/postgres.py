@@ -72,6 +72,11 @@ _COLUMNS = (
     f"CASE WHEN status = 'running' AND lease_expires < {_NOW} THEN 'interrupted' "
     "ELSE status END AS status, run_state, message_count, created_at, updated_at"
 )
+# The first user message with string content, found in primary-key order (a listing reads a
+# message or two per session, not whole histories).
+_TITLE = """(SELECT m.message::json->>'content' FROM swarmlet_messages m
+    WHERE m.session_id = s.session_id AND m.message::json->>'role' = 'user'
+    AND json_typeof(m.message::json->'content') = 'string' ORDER BY m.seq LIMIT 1) AS title"""
 _ACQUIRE = f"""
 INSERT INTO swarmlet_sessions AS s
     (session_id, status, lease_owner, lease_token, lease_expires, created_at, updated_at)
@@ -254,7 +259,7 @@ class PostgresStore:
     async def list_sessions(self, *, limit: int = 100, offset: int = 0) -> list[SessionInfo]:
         pool = await self._connection_pool()
         rows = await pool.fetch(
-            f"SELECT {_COLUMNS} FROM swarmlet_sessions "
+            f"SELECT {_COLUMNS}, {_TITLE} FROM swarmlet_sessions s "
             "ORDER BY updated_at DESC, session_id LIMIT $1 OFFSET $2",
             limit,
             offset,
@@ -267,6 +272,7 @@ class PostgresStore:
                 r["message_count"],
                 r["created_at"],
                 r["updated_at"],
+                r["title"],
             )
             for r in rows
         ]

@@ -70,6 +70,14 @@ _COLUMNS = (
     "lease_expires, created_at, updated_at"
 )
 
+# The first user message with string content: found by the primary key's order, so a listing
+# reads a message or two per session, not whole histories.
+_TITLE = (
+    "(SELECT json_extract(m.message, '$.content') FROM swarmlet_messages m "
+    "WHERE m.session_id = s.session_id AND json_extract(m.message, '$.role') = 'user' "
+    "AND json_type(m.message, '$.content') = 'text' ORDER BY m.seq LIMIT 1) AS title"
+)
+
 
 class SQLiteStore:
     """Sessions in the SQLite database at ``path`` (created on first use).
@@ -176,7 +184,7 @@ class SQLiteStore:
     async def list_sessions(self, *, limit: int = 100, offset: int = 0) -> list[SessionInfo]:
         def list_(conn: sqlite3.Connection) -> list[SessionInfo]:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM swarmlet_sessions "
+                f"SELECT {_COLUMNS}, {_TITLE} FROM swarmlet_sessions s "
                 "ORDER BY updated_at DESC, session_id LIMIT ? OFFSET ?",
                 (limit, offset),
             ).fetchall()
@@ -322,5 +330,5 @@ def _state(row: tuple[Any, ...], messages: list[dict[str, Any]]) -> SessionState
 
 
 def _info(row: tuple[Any, ...]) -> SessionInfo:
-    sid, agent, _context, status, _run_state, count, expires, created, updated = row
-    return SessionInfo(sid, _status(status, expires), agent, count, created, updated)
+    sid, agent, _context, status, _run_state, count, expires, created, updated, title = row
+    return SessionInfo(sid, _status(status, expires), agent, count, created, updated, title)
