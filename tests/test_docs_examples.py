@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-PAGES = ["structured-output.md", "fanout.md"]
+PAGES = ["structured-output.md", "fanout.md", "agents-as-tools.md"]
 
 
 def _python_blocks(page: str) -> list[str]:
@@ -19,5 +19,6 @@ def _python_blocks(page: str) -> list[str]:
 def test_every_python_block_runs(page: str) -> None:
     blocks = _python_blocks(page)
     assert blocks, f"{page} has no python example"
+    namespace: dict[str, object] = {"__name__": "__docs__"}  # later blocks build on earlier
     for block in blocks:
-        exec(compile(block, f"{page} example", "exec"), {"__name__": "__docs__"})
+        exec(compile(block, f"{page} example", "exec"), namespace)

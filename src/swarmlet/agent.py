@@ -21,6 +21,8 @@ __all__ = ["Agent", "AgentFunction", "Instructions", "Response", "Result"]
 AgentFunction = Callable[..., Any]
 """A tool: any callable (sync or async) whose return is a value, an Agent or a Result."""
 
+_INHERIT_OUTPUT: Any = object()
+
 Instructions = str | Callable[..., str]
 """A system prompt, or a callable taking ``context_variables`` and returning one."""
 
@@ -69,6 +71,45 @@ class Agent(BaseModel):
     output_type: Any = None
     output_retries: int = Field(default=1, ge=0)
 
+    def as_tool(
+        self,
+        name: str | None = None,
+        description: str | None = None,
+        *,
+        output_type: Any = _INHERIT_OUTPUT,
+        max_turns: int = 10,
+        max_depth: int = 4,
+        update_context: bool = False,
+    ) -> AgentFunction:
+        """This agent as a tool for another agent's ``functions`` (delegation, not handoff).
+
+        The tool takes a ``task``; calling it runs this agent on the task alone (its own
+        history) and returns its final output, text or structured, as the tool result.
+
+        Args:
+            name: the tool name (default: the agent's name in snake case).
+            description: the tool description (default: from the agent's name and
+                instructions).
+            output_type: the sub-run's structured output type (default: the agent's own).
+            max_turns: model calls the sub-run may make.
+            max_depth: how deep agent-tools may nest when this one is called.
+            update_context: return the context variables the sub-run changed to the caller
+                (merged in call order after the turn); by default nothing flows back.
+
+        See :mod:`swarmlet.agent_tool` for failures, context variables and events.
+        """
+        from swarmlet.agent_tool import make_agent_tool
+
+        return make_agent_tool(
+            self,
+            name,
+            description,
+            **({} if output_type is _INHERIT_OUTPUT else {"output_type": output_type}),
+            max_turns=max_turns,
+            max_depth=max_depth,
+            update_context=update_context,
+        )
+
     @field_validator("output_type")
     @classmethod
     def _check_output_type(cls, value: Any) -> Any:
@@ -115,9 +156,13 @@ class Response(BaseModel):
         output: the final answer: with ``output_type`` set on the answering agent, the
             validated value (an instance of that type); otherwise the final message's text.
             ``None`` when the run stopped without a final answer (``max_turns``).
+        sub_runs: the final responses of the sub-runs of agents used as tools
+            (:meth:`Agent.as_tool`), keyed by the path of tool-call ids that started them,
+            joined with ``/`` (``"call_a"``, or ``"call_a/call_b"`` for one nested inside it).
     """
 
     messages: list[dict[str, Any]] = Field(default_factory=list)
     agent: Agent | None = None
     context_variables: dict[str, Any] = Field(default_factory=dict)
     output: Any = None
+    sub_runs: dict[str, Response] = Field(default_factory=dict)

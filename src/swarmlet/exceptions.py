@@ -14,6 +14,7 @@
         │   └── ModelResponseError     ... by answering something that is not a usable reply
         ├── OutputValidationError      the final answer never matched the agent's output_type
         ├── ScriptExhaustedError       a ScriptedModel was asked for more replies than it had
+        ├── MaxDepthError              agent-tools nested deeper than their max_depth
         ├── GuardrailTripped           a guardrail stopped the run; ``.result`` says why
         │   ├── InputGuardrailTripped  ... on the run's input, before any model output
         │   ├── OutputGuardrailTripped ... on the final answer
@@ -43,6 +44,7 @@ __all__ = [
     "GuardrailTripped",
     "HookError",
     "InputGuardrailTripped",
+    "MaxDepthError",
     "ModelConfigurationError",
     "ModelError",
     "ModelResponseError",
@@ -183,3 +185,10 @@ class GuardrailError(RunError):
 
 class HookError(RunError):
     """A lifecycle hook raised; the run stops. The hook's exception is the ``__cause__``."""
+
+
+class MaxDepthError(RunError):
+    """An agent-tool was called more than ``max_depth`` agent-tools deep (see ``as_tool``).
+
+    Raised inside the tool, so the calling model sees it as a tool error.
+    """

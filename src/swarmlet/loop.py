@@ -61,6 +61,7 @@ from swarmlet.outcomes import (
 )
 from swarmlet.output import FinalOutput, accept_answer
 from swarmlet.racing import race
+from swarmlet.running import ParentRun
 from swarmlet.state import RunState
 from swarmlet.toolphase import ToolEnvironment, tool_phase
 from swarmlet.turn import TurnOptions, model_turn, with_position
@@ -147,6 +148,8 @@ class _Run:
                     if isinstance(item, OUTCOME_TYPES):
                         next_outcome = item
                     else:
+                        if isinstance(item, RunCompleted) and item.path:  # an agent-tool's
+                            self.state.sub_runs["/".join(item.path)] = item.response
                         await self._observe(item)
                         yield item
                 if next_outcome is None:
@@ -269,7 +272,9 @@ class _Run:
             yield Finish("answer")
 
     def _tool_environment(self) -> ToolEnvironment:
-        return ToolEnvironment(self.executor, self._run_agent)
+        spec = self.spec  # what sub-runs of agents used as tools reuse from this run
+        parent = ParentRun(self.resolve, self.executor, spec.stream, spec.model_override)
+        return ToolEnvironment(self.executor, self._run_agent, parent)
 
     async def _run_agent(
         self, agent: Agent, messages: list[dict[str, Any]], context: dict[str, Any]

@@ -14,13 +14,31 @@ import asyncio
 import contextvars
 import threading
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from swarmlet.agent import Agent
 from swarmlet.events import Event, with_origin
-from swarmlet.models.base import ToolCall
+from swarmlet.models.base import Model, ToolCall
 
-__all__ = ["RunningCall", "current_call"]
+__all__ = ["ParentRun", "RunningCall", "current_call"]
+
+
+@dataclass(frozen=True, slots=True)
+class ParentRun:
+    """What a sub-run started by a tool reuses from the run executing that tool.
+
+    Attributes:
+        resolve: finds the provider serving an agent (the calling client's rule).
+        executor: the thread pool for synchronous tools.
+        stream: whether the run calls its models streaming.
+        model_override: the run's ``model_override``.
+    """
+
+    resolve: Callable[[Agent], Model]
+    executor: Executor | None
+    stream: bool
+    model_override: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +48,8 @@ class RunningCall:
     Attributes:
         call: the call as the model sent it (``call.id`` is its id in the run's history).
         agent: the agent whose tool this is.
+        run: what a sub-run started by this tool reuses from the run (``None`` when the
+            tool phase was entered without it).
     """
 
     call: ToolCall
@@ -37,6 +57,7 @@ class RunningCall:
     _sink: Callable[[Event], None]
     _loop: asyncio.AbstractEventLoop
     _loop_thread: int
+    run: ParentRun | None = None
 
     def emit(self, event: Event) -> None:
         """Add ``event`` to the run's stream, tagged as coming from this call.
@@ -60,6 +81,9 @@ def current_call() -> RunningCall | None:
     return _current.get()
 
 
-def enter_call(call: ToolCall, agent: Agent, sink: Callable[[Event], None]) -> None:
+def enter_call(
+    call: ToolCall, agent: Agent, sink: Callable[[Event], None], run: ParentRun | None = None
+) -> None:
     """Make ``call`` current for the rest of this task (the tool phase runs each in its own)."""
-    _current.set(RunningCall(call, agent, sink, asyncio.get_running_loop(), threading.get_ident()))
+    loop = asyncio.get_running_loop()
+    _current.set(RunningCall(call, agent, sink, loop, threading.get_ident(), run))

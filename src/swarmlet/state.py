@@ -6,7 +6,7 @@ caller, and a run can be entered again from it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from swarmlet.agent import Agent, Response
@@ -25,6 +25,8 @@ class RunState:
         context_variables: the run's context variables, updates applied.
         turn: model calls made so far.
         output: the accepted final answer (``Response.output``), once there is one.
+        sub_runs: the final responses of agent-tool sub-runs, keyed by their event path
+            joined with ``/`` (``Response.sub_runs``).
     """
 
     agent: Agent
@@ -33,6 +35,7 @@ class RunState:
     context_variables: dict[str, Any]
     turn: int = 0
     output: Any = None
+    sub_runs: dict[str, Response] = field(default_factory=dict)
 
     def response(self) -> Response:
         """The :class:`Response` for the run so far."""
@@ -41,4 +44,5 @@ class RunState:
             agent=self.agent,
             context_variables=self.context_variables,
             output=self.output,
+            sub_runs=dict(self.sub_runs),
         )

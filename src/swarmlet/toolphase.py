@@ -26,7 +26,7 @@ from swarmlet.exceptions import ToolArgumentsError, ToolGuardrailTripped
 from swarmlet.guardrails import AgentRunner, GuardrailResult, ToolCallInput, as_guardrail, check
 from swarmlet.models.base import ToolCall
 from swarmlet.outcomes import CallModel, HandOff, Outcome, Tripped
-from swarmlet.running import enter_call
+from swarmlet.running import ParentRun, enter_call
 from swarmlet.schema import tool_options
 from swarmlet.state import RunState
 from swarmlet.tools import (
@@ -45,10 +45,15 @@ Emit = Callable[[Event], None]
 
 @dataclass(frozen=True, slots=True)
 class ToolEnvironment:
-    """What running tools needs from the run: a thread pool, and a way to run agents."""
+    """What running tools needs from the run: a thread pool, and a way to run agents.
+
+    ``parent`` is handed to each running call (:func:`swarmlet.running.current_call`), for
+    tools that start sub-runs (agents used as tools).
+    """
 
     executor: Executor | None
     run_agent: AgentRunner
+    parent: ParentRun | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +105,7 @@ async def _run_calls(
     agent = state.agent
 
     async def run_one(call: ToolCall) -> None:
-        enter_call(call, agent, queue.put_nowait)  # this task's context only
+        enter_call(call, agent, queue.put_nowait, env.parent)  # this task's context only
         try:
             queue.put_nowait(await _guarded_call(call, tools, state, env, queue.put_nowait))
         except BaseException as exc:  # reported to the consumer, which re-raises it
