@@ -89,6 +89,24 @@ async def test_a_held_session_is_busy_and_names_its_holder(store: SessionStore) 
     assert await store.acquire("s1", "host:2:second", 30) > token  # the token is a version
 
 
+async def test_truncate_keeps_the_first_messages_and_appends_go_on_after_them(
+    store: SessionStore,
+) -> None:
+    token = await store.acquire("s1", "me:1:a", 30)
+    await store.append("s1", token, [USER, ASSISTANT, TOOL])
+    await store.truncate("s1", token, 1)
+    await store.append("s1", token, [TOOL])
+    state = await store.load("s1")
+    assert state.messages == [USER, TOOL]  # type: ignore[union-attr]
+    assert state.info().message_count == 2  # type: ignore[union-attr]
+    assert [i.message_count for i in await store.list_sessions()] == [2]
+    await store.truncate("s1", token, 5)  # beyond the end: nothing changes
+    assert len((await store.load("s1")).messages) == 2  # type: ignore[union-attr]
+    await store.release("s1", token, "idle")
+    with pytest.raises(LeaseLost):
+        await store.truncate("s1", token, 0)
+
+
 async def test_writes_after_release_are_refused(store: SessionStore) -> None:
     token = await store.acquire("s1", "me:1:a", 30)
     await store.release("s1", token, "idle")

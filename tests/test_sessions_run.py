@@ -11,7 +11,13 @@ import pytest
 
 from swarmlet import Agent, Result, Swarm
 from swarmlet.events import RunCompleted, TextDelta
-from swarmlet.exceptions import ModelError, UsageError
+from swarmlet.exceptions import (
+    InputGuardrailTripped,
+    ModelError,
+    OutputGuardrailTripped,
+    UsageError,
+)
+from swarmlet.guardrails import GuardrailInput
 from swarmlet.sessions import (
     MemoryStore,
     PostgresStore,
@@ -247,3 +253,33 @@ async def test_a_consumer_that_stops_early_leaves_the_session_interrupted(
     await Swarm(client=ScriptedModel(["ok"])).run_async(
         triage, "again", session=Session(store, "c9", on_busy="raise")
     )
+
+
+async def test_an_input_guardrail_trip_withdraws_the_rejected_input(store: SessionStore) -> None:
+    def no_digits(data: GuardrailInput) -> bool:
+        return any(c.isdigit() for c in data.text)
+
+    agent = Agent(name="Guarded", input_guardrails=[no_digits])
+    session = Session(store, "g1")
+    await Swarm(client=ScriptedModel(["hello"])).run_async(agent, "hi", {"k": 1}, session=session)
+    with pytest.raises(InputGuardrailTripped):
+        await Swarm(client=ScriptedModel(["never"])).run_async(
+            agent, "card 4111 1111", {"k": 2}, session=session
+        )
+    stored = await session.load()
+    assert [m["content"] for m in stored.messages] == ["hi", "hello"]
+    assert (stored.context_variables, stored.status) == ({"k": 1}, "error")
+
+
+async def test_an_output_guardrail_trip_withdraws_the_withheld_answer(store: SessionStore) -> None:
+    def no_secrets(data: GuardrailInput) -> bool:
+        return "secret" in data.text
+
+    agent = Agent(name="Guarded", output_guardrails=[no_secrets])
+    session = Session(store, "g2")
+    with pytest.raises(OutputGuardrailTripped):
+        await Swarm(client=ScriptedModel(["the secret is 42"])).run_async(
+            agent, "tell me", session=session
+        )
+    stored = await session.load()
+    assert (stored.messages, stored.status) == ([{"role": "user", "content": "tell me"}], "error")

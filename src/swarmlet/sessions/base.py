@@ -2,7 +2,7 @@
 
 A *session* is one conversation: its messages in order, the name of the active agent, the
 context variables, a status and, while a run waits for approval, that run's state as JSON text.
-A backend implements :class:`SessionStore` (ten async methods keyed by session id); everything
+A backend implements :class:`SessionStore` (eleven async methods keyed by session id); everything
 else -- waiting for a busy session, keeping a lease alive, the ``session=`` integration -- is
 written once, in :mod:`swarmlet.sessions.session`, on top of it.
 
@@ -146,6 +146,10 @@ class SessionStore(Protocol):
 
     async def append(self, session_id: str, token: int, messages: Sequence[dict[str, Any]]) -> None:
         """Append messages in order, atomically. Raises LeaseLost if not held."""
+        ...
+
+    async def truncate(self, session_id: str, token: int, count: int) -> None:
+        """Delete the messages after the first ``count``. Raises LeaseLost if not held."""
         ...
 
     async def save(

@@ -100,6 +100,10 @@ class MemoryStore:
         with self._lock:
             self._held(session_id, token).messages.extend(encoded)
 
+    async def truncate(self, session_id: str, token: int, count: int) -> None:
+        with self._lock:
+            del self._held(session_id, token).messages[max(count, 0) :]
+
     async def save(
         self,
         session_id: str,

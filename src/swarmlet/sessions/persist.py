@@ -33,7 +33,12 @@ from swarmlet.events import (
     ToolCallFinished,
     TurnStarted,
 )
-from swarmlet.exceptions import UsageError
+from swarmlet.exceptions import (
+    GuardrailTripped,
+    InputGuardrailTripped,
+    OutputGuardrailTripped,
+    UsageError,
+)
 from swarmlet.graph import reachable_agents
 from swarmlet.sessions.base import SessionState
 from swarmlet.sessions.session import Lease, Session
@@ -75,7 +80,6 @@ async def persisted_run(
             )
         agent = _active_agent(entry_agent, stored)
         repaired = unanswered_calls([*stored.messages, *messages])
-        await lease.append([*repaired, *messages])
         history = [*stored.messages, *repaired, *messages]
         state = RunState(
             agent=agent,
@@ -83,18 +87,19 @@ async def persisted_run(
             start=len(history),
             context_variables=copy.deepcopy({**stored.context_variables, **context_variables}),
         )
-        saved = _Saved(lease)
-        await saved.update(state)
+        await lease.append([*repaired, *messages])
+        recorder = _Recorder(lease, stored, state, before_input=len(history) - len(messages))
+        await recorder.save()
         events = start(state)
         async with contextlib.aclosing(events):
-            async for event in events:
-                if not event.path:
-                    await _persist(lease, saved, state, event)
-                if isinstance(event, RunCompleted) and not event.path:
-                    # Released before the caller sees the end: a caller that stops reading
-                    # at RunCompleted (as run() does) finds the session stored and idle.
-                    await lease.release("idle")
-                yield event
+            try:
+                async for event in events:
+                    if not event.path:
+                        await recorder.record(event)
+                    yield event
+            except GuardrailTripped as trip:
+                await recorder.withdraw(trip)
+                raise
 
 
 def _active_agent(entry_agent: Agent, stored: SessionState) -> Agent:
@@ -133,24 +138,47 @@ def unanswered_calls(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return missing
 
 
-class _Saved:
-    """The agent name and context last stored, so unchanged values are not written again."""
+class _Recorder:
+    """Stores a run's events on its lease, and withdraws what a guardrail rejected."""
 
-    def __init__(self, lease: Lease) -> None:
-        self.lease = lease
-        self.last: tuple[str, dict[str, Any]] | None = None
+    def __init__(
+        self, lease: Lease, stored: SessionState, state: RunState, *, before_input: int
+    ) -> None:
+        self.lease, self.stored, self.state = lease, stored, state
+        self.before_input = before_input  # messages stored before this run's input
+        self.count = len(state.messages)  # messages stored so far
+        self.answer_at = self.count  # where the latest assistant message is
+        self.saved: tuple[str, dict[str, Any]] | None = None
 
-    async def update(self, state: RunState) -> None:
-        current = (state.agent.name, state.context_variables)
-        if current != self.last:
+    async def record(self, event: Event) -> None:
+        if isinstance(event, (MessageCompleted, ToolCallFinished)):
+            if isinstance(event, MessageCompleted):
+                self.answer_at = self.count
+            await self.lease.append([event.message])
+            self.count += 1
+        elif isinstance(event, (TurnStarted, Handoff)):
+            await self.save()
+        elif isinstance(event, RunCompleted):
+            await self.save()
+            # Released before the caller sees the end: a caller that stops reading at
+            # RunCompleted (as run() does) finds the session stored and idle.
+            await self.lease.release("idle")
+
+    async def save(self) -> None:
+        """Store the active agent and the context variables, if they changed."""
+        current = (self.state.agent.name, self.state.context_variables)
+        if current != self.saved:
+            await self.lease.save(agent_name=current[0], context_variables=current[1])
+            self.saved = (current[0], copy.deepcopy(current[1]))
+
+    async def withdraw(self, trip: GuardrailTripped) -> None:
+        """Take back what a guardrail rejected: the whole run for its input, the answer for
+        its output. The conversation then reads as if it had not been said."""
+        if isinstance(trip, InputGuardrailTripped):
+            await self.lease.truncate(self.before_input)
+            stored = self.stored
             await self.lease.save(
-                agent_name=state.agent.name, context_variables=state.context_variables
+                agent_name=stored.agent_name, context_variables=stored.context_variables
             )
-            self.last = (state.agent.name, copy.deepcopy(state.context_variables))
-
-
-async def _persist(lease: Lease, saved: _Saved, state: RunState, event: Event) -> None:
-    if isinstance(event, (MessageCompleted, ToolCallFinished)):
-        await lease.append([event.message])
-    elif isinstance(event, (TurnStarted, Handoff, RunCompleted)):
-        await saved.update(state)
+        elif isinstance(trip, OutputGuardrailTripped):
+            await self.lease.truncate(self.answer_at)

@@ -222,6 +222,24 @@ class PostgresStore:
         if status.endswith(" 0"):
             raise _lost(session_id)
 
+    async def truncate(self, session_id: str, token: int, count: int) -> None:
+        pool = await self._connection_pool()
+        async with pool.acquire() as conn, conn.transaction():
+            status = await conn.execute(
+                "UPDATE swarmlet_sessions SET message_count = least(message_count, "
+                f"greatest($3::bigint, 0)), updated_at = {_NOW} {_FENCE}",
+                session_id,
+                token,
+                count,
+            )
+            if status.endswith(" 0"):
+                raise _lost(session_id)
+            await conn.execute(
+                "DELETE FROM swarmlet_messages WHERE session_id = $1 AND seq >= $2",
+                session_id,
+                count,
+            )
+
     async def save(
         self,
         session_id: str,

@@ -55,6 +55,10 @@ class Lease:
         if messages:
             await self.store.append(self.session_id, self.token, messages)
 
+    async def truncate(self, count: int) -> None:
+        """Keep only the first ``count`` messages (withdraw what a guardrail rejected)."""
+        await self.store.truncate(self.session_id, self.token, count)
+
     async def save(self, *, agent_name: str | None, context_variables: dict[str, Any]) -> None:
         """Store the active agent's name and the context variables."""
         await self.store.save(

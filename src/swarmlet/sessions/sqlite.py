@@ -162,6 +162,17 @@ class SQLiteStore:
 
         await self._call(_write, append)
 
+    async def truncate(self, session_id: str, token: int, count: int) -> None:
+        def truncate(conn: sqlite3.Connection) -> None:
+            sets = "message_count = min(message_count, max(?, 0))"
+            _fenced(conn, session_id, token, sets, count)
+            conn.execute(
+                "DELETE FROM swarmlet_messages WHERE session_id = ? AND seq >= ?",
+                (session_id, count),
+            )
+
+        await self._call(_write, truncate)
+
     async def save(
         self,
         session_id: str,
