@@ -61,12 +61,16 @@ if TYPE_CHECKING:
 __all__ = ["FastHTTPModel"]
 
 
+def _stdlib_dumps(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False).encode()
+
+
 def _json_codec() -> tuple[Callable[[Any], bytes], Callable[[bytes | str], Any]]:
     # orjson is optional: several times faster than the standard library, never required.
     try:
         orjson = importlib.import_module("orjson")
     except ImportError:
-        return (lambda obj: json.dumps(obj, ensure_ascii=False).encode()), json.loads
+        return _stdlib_dumps, json.loads
     return orjson.dumps, orjson.loads
 
 
@@ -182,6 +186,19 @@ class FastHTTPModel(Model):
         """The request body: :func:`swarmlet.models.wire.chat_params`, as the SDK provider's."""
         return chat_params(request, default_model=self.model, stream=stream)
 
+    def _body(self, request: ModelRequest, *, stream: bool) -> bytes:
+        """:meth:`params` encoded as JSON.
+
+        Text with lone surrogates (from ``surrogateescape`` decoding) cannot be encoded as
+        UTF-8; only then is the body rebuilt with them replaced, so the common case does not
+        pay for walking every message.
+        """
+        raw = chat_params(request, default_model=self.model, stream=stream, clean_unicode=False)
+        try:
+            return _dumps(raw)
+        except (TypeError, ValueError):  # orjson's JSONEncodeError, json's UnicodeEncodeError
+            return _dumps(self.params(request, stream=stream))
+
     async def _session(self) -> aiohttp.ClientSession:
         """The running loop's session, created (with its loop-shutdown closer) on first use."""
         if self._given_session is not None:
@@ -208,7 +225,7 @@ class FastHTTPModel(Model):
 
     async def complete(self, request: ModelRequest) -> AssistantMessage:
         """Send ``request`` and return the first choice's message."""
-        payload = await self._post(_dumps(self.params(request, stream=False)))
+        payload = await self._post(self._body(request, stream=False))
         try:
             body = _loads(payload)
         except ValueError as exc:
@@ -227,7 +244,7 @@ class FastHTTPModel(Model):
         ``ModelResponseError``, and one ending without a ``finish_reason`` is kept (logged).
         Leaving early (``break``, cancellation, an error) closes the connection.
         """
-        response = await self._open(_dumps(self.params(request, stream=True)))
+        response = await self._open(self._body(request, stream=True))
         finished = False
         try:
             async for delta in _deltas(response):

@@ -22,16 +22,24 @@ logger = logging.getLogger("swarmlet.models")
 
 
 def chat_params(
-    request: ModelRequest, *, default_model: str | None, stream: bool
+    request: ModelRequest,
+    *,
+    default_model: str | None,
+    stream: bool,
+    clean_unicode: bool = True,
 ) -> dict[str, Any]:
     """The Chat Completions request body (``create`` keyword arguments) for ``request``.
 
     ``tool_choice`` and ``parallel_tool_calls`` go only with tools and only when set: several
     servers reject them otherwise. ``default_model`` is used when the request names no model.
+    ``clean_unicode=False`` skips replacing lone surrogates: for a caller that encodes the body
+    itself and asks again with cleaning only when encoding fails (walking every message costs
+    more than the encoding).
     """
+    messages = _valid_unicode(request.messages) if clean_unicode else request.messages
     params: dict[str, Any] = {
         "model": request.model or default_model,
-        "messages": _valid_unicode(request.messages),
+        "messages": messages,
         **request.settings,
     }
     if request.tools:
