@@ -26,15 +26,32 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 PY = sys.executable
 
-ASYNC_PEERS = ["raw-openai", "swarmlet", "swarmlet-fasthttp", "openai-agents"]
+ASYNC_PEERS = [
+    "raw-openai",
+    "swarmlet",
+    "swarmlet-fasthttp",
+    "swarmlet-sdk-aiohttp",
+    "openai-agents",
+]
 SYNC_PEERS = ["openai-swarm", "swarmlet-sync"]
 IMPORTS = {"swarmlet": "swarmlet", "openai-swarm": "swarm", "openai-agents": "agents"}
 IMPORTS["raw-openai"] = "openai"
+# The transport floor (bench/floor.py): sequential and streamed only.
+FLOORS = [
+    "floor-http.client",
+    "floor-urllib3",
+    "floor-aiohttp",
+    "floor-httpx2-async",
+    "floor-httpx2-sync",
+]
+NO_TOOLS = {"swarmlet-sdk-aiohttp"}  # a transport variant: its tool phase is swarmlet's
 
 
 @contextlib.contextmanager
-def server(latency: float, chunks: int, tool_calls: int) -> Iterator[str]:
-    """A bench server process; yields its base URL."""
+def server(
+    latency: float, chunks: int, tool_calls: int, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
+    """A bench server process; yields its base URL and process id."""
     proc = subprocess.Popen(
         [
             PY,
@@ -48,13 +65,14 @@ def server(latency: float, chunks: int, tool_calls: int) -> Iterator[str]:
         ],
         stdout=subprocess.PIPE,
         text=True,
+        env=env,
     )
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
         if not url.startswith("http"):
             raise RuntimeError(f"bench server did not start: {url!r}")
-        yield url
+        yield url, proc.pid
     finally:
         proc.terminate()
         proc.wait(10)
@@ -64,10 +82,27 @@ def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user+sys) the server process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_case(
-    framework: str, mode: str, n: int, url: str, timeout: float, tool_seconds: float
+    framework: str,
+    mode: str,
+    n: int,
+    server: tuple[str, int],
+    timeout: float,
+    tool_seconds: float,
 ) -> dict[str, Any]:
-    """One case in a fresh interpreter, killed after ``timeout`` seconds."""
+    """One case in a fresh interpreter, killed after ``timeout`` seconds.
+
+    Also reports the server's CPU per conversation over the whole case (warm-up included, so
+    it slightly overstates; at 10 ms clock ticks it is coarse for short cases).
+    """
+    url, server_pid = server
+    cpu_before = server_cpu(server_pid)
     cmd = [PY, str(HERE / "run_case.py"), "--framework", framework, "--mode", mode]
     cmd += ["--n", str(n), "--base-url", url, "--tool-seconds", str(tool_seconds)]
     cmd += ["--deadline", str(max(1.0, timeout - 10))]
@@ -90,7 +125,15 @@ def run_case(
         return {**base, "status": "skipped"}
     status = "ok" if result["errors"] == 0 and result["wrong_answers"] == 0 else "errors"
     elapsed = time.perf_counter() - started
-    return {**base, **result, "status": status, "case_s": elapsed, "load_after": load()}
+    served = (server_cpu(server_pid) - cpu_before) * 1000 / (n + 1)  # +1: the warm-up
+    return {
+        **base,
+        **result,
+        "status": status,
+        "case_s": elapsed,
+        "server_cpu_ms_per_conv": served,
+        "load_after": load(),
+    }
 
 
 def import_time(module: str, repeats: int) -> dict[str, Any]:
@@ -126,7 +169,8 @@ def import_breakdown(module: str, top: int = 12) -> list[dict[str, Any]]:
 
 def versions() -> dict[str, str]:
     out = {}
-    for dist in ("swarmlet", "openai", "openai-swarm", "openai-agents", "httpx2", "orjson"):
+    dists = ("swarmlet", "openai", "openai-swarm", "openai-agents", "httpx2", "aiohttp")
+    for dist in (*dists, "urllib3", "orjson"):
         with contextlib.suppress(Exception):
             out[dist] = version(dist)
     return out
@@ -159,14 +203,15 @@ def plan(quick: bool, frameworks: list[str]) -> list[tuple[str, str, int]]:
     """(framework, mode, n) for every case; concurrent cases are in increasing N."""
     seq_n = 20 if quick else 200
     tools_n = 2 if quick else 5
+    peers = [f for f in frameworks if f not in FLOORS]
     cases: list[tuple[str, str, int]] = []
     for mode in ("sequential", "streamed"):
         cases += [(f, mode, seq_n) for f in frameworks]
-    for f in frameworks:
+    for f in peers:
         if f != "swarmlet-sync":
             cases += [(f, "concurrent", n) for n in ((100,) if quick else (100, 1000, 10000))]
-    cases += [(f, "tools", tools_n) for f in frameworks]
-    cases += [(f, "tools-async", tools_n) for f in frameworks if f in ASYNC_PEERS]
+    cases += [(f, "tools", tools_n) for f in peers if f not in NO_TOOLS]
+    cases += [(f, "tools-async", tools_n) for f in peers if f in ASYNC_PEERS and f not in NO_TOOLS]
     return cases
 
 
@@ -181,7 +226,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
 
-    frameworks = ASYNC_PEERS + SYNC_PEERS
+    frameworks = FLOORS + ASYNC_PEERS + SYNC_PEERS
     if importlib.util.find_spec("swarmlet.models.fast_http") is None:
         frameworks.remove("swarmlet-fasthttp")
     if args.only:
@@ -198,7 +243,8 @@ def main() -> None:
             "stream_chunks": args.stream_chunks,
             "concurrent_latency_s": 0.2,
             "http": "openai client, max_retries=0, httpx2.Limits(max_connections=max_keepalive="
-            "max(N, 10)) for every framework; RLIMIT_NOFILE raised to the hard limit",
+            "max(N, 10)) for every framework on the SDK; FastHTTPModel(max_connections=max(N, "
+            "10)); RLIMIT_NOFILE raised to the hard limit",
         },
         "load_start": load(),
         "cases": [],
@@ -207,8 +253,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     broken: set[str] = set()
     with (
-        server(0.0, args.stream_chunks, args.tool_calls) as fast_url,
-        server(0.2, args.stream_chunks, args.tool_calls) as slow_url,
+        server(0.0, args.stream_chunks, args.tool_calls) as fast_server,
+        server(0.2, args.stream_chunks, args.tool_calls) as slow_server,
     ):
         for framework, mode, n in plan(args.quick, frameworks):
             if mode == "concurrent" and framework in broken:
@@ -216,8 +262,8 @@ def main() -> None:
                     {"framework": framework, "mode": mode, "n": n, "status": "not run: broke"}
                 )
                 continue
-            url = slow_url if mode == "concurrent" else fast_url
-            result = run_case(framework, mode, n, url, args.timeout, args.tool_seconds)
+            target = slow_server if mode == "concurrent" else fast_server
+            result = run_case(framework, mode, n, target, args.timeout, args.tool_seconds)
             if mode == "concurrent" and result["status"] != "ok":
                 broken.add(framework)
             report["cases"].append(result)

@@ -84,6 +84,9 @@ class Framework:
     async def conversation(self, stream: bool) -> str:
         raise NotImplementedError
 
+    async def aclose(self) -> None:
+        """Close what the async workload opened (after the measurement)."""
+
     def conversation_sync(self, stream: bool) -> str:
         raise NotImplementedError
 
@@ -214,11 +217,16 @@ class Swarmlet(Framework):
         super().__init__(base_url, pool)
         import swarmlet
 
-        self.client = swarmlet.Swarm(client=self._model(base_url, pool))
+        self.model = self._model(base_url, pool)
+        self.client = swarmlet.Swarm(client=self.model)
         self.triage, self.worker = _swarm_agents(swarmlet.Agent, slow_tool)
         self.worker_async = swarmlet.Agent(
             name="Worker", model=MODEL, instructions="Worker.", functions=[slow_tool_async]
         )
+
+    async def aclose(self) -> None:
+        close = getattr(self.model, "aclose", None) or self.model.close
+        await close()
 
     def _model(self, base_url: str, pool: int) -> Any:
         return self.async_client
@@ -253,17 +261,43 @@ class SwarmletFast(Swarmlet):
         return FastHTTPModel(base_url=base_url, api_key="bench", max_connections=pool, model=MODEL)
 
 
+class SwarmletSDKAiohttp(Swarmlet):
+    """swarmlet on the openai SDK with its aiohttp transport (``openai[aiohttp]``)."""
+
+    name = "swarmlet-sdk-aiohttp"
+
+    def _model(self, base_url: str, pool: int) -> Any:
+        import httpx2
+        import openai
+
+        limits = httpx2.Limits(max_connections=pool, max_keepalive_connections=pool)
+        return openai.AsyncOpenAI(
+            base_url=base_url,
+            api_key="bench",
+            max_retries=0,
+            http_client=openai.DefaultAioHttpClient(limits=limits),
+        )
+
+
 class SwarmletSync(Framework):
-    """swarmlet's Swarm-compatible sync ``run`` (drop-in path), driven like Swarm."""
+    """swarmlet's Swarm-compatible sync ``run`` with the default ``Swarm()`` (no client).
+
+    ``Swarm()`` reads ``OPENAI_BASE_URL``/``OPENAI_API_KEY`` and uses ``FastHTTPModel``, as a
+    Swarm program does after changing only its imports.
+    """
 
     name = "swarmlet-sync"
     is_async = False
 
     def __init__(self, base_url: str, pool: int) -> None:
         super().__init__(base_url, pool)
+        import os
+
         import swarmlet
 
-        self.client = swarmlet.Swarm(client=self.async_client)
+        os.environ["OPENAI_BASE_URL"] = base_url
+        os.environ["OPENAI_API_KEY"] = "bench"
+        self.client = swarmlet.Swarm()
         self.triage, self.worker = _swarm_agents(swarmlet.Agent, slow_tool)
 
     def conversation_sync(self, stream: bool) -> str:
@@ -360,7 +394,15 @@ class AgentsSDK(Framework):
 
 FRAMEWORKS: dict[str, type[Framework]] = {
     cls.name: cls
-    for cls in (RawSDK, Swarmlet, SwarmletFast, SwarmletSync, OriginalSwarm, AgentsSDK)
+    for cls in (
+        RawSDK,
+        Swarmlet,
+        SwarmletFast,
+        SwarmletSDKAiohttp,
+        SwarmletSync,
+        OriginalSwarm,
+        AgentsSDK,
+    )
 }
 
 

@@ -9,6 +9,10 @@ from typing import Any
 
 SWARMLETS = ("swarmlet", "swarmlet-fasthttp")
 CPU_MODES = ("sequential", "streamed", "concurrent")
+FLOOR = "floor-aiohttp"
+"""The floor the targets are read against: the default provider's own transport, bare."""
+DEFAULT = "swarmlet-fasthttp"
+"""What ``Swarm()`` uses without a client (FastHTTPModel), driven through the async API."""
 
 
 def _cases(report: dict[str, Any]) -> dict[tuple[str, str, int], dict[str, Any]]:
@@ -22,11 +26,11 @@ def _fmt(value: Any, spec: str = ".2f") -> str:
 def _main_table(report: dict[str, Any]) -> list[str]:
     rows = [
         "| mode | n | framework | client CPU ms/conv | user / sys ms | wall s | peak RSS MB "
-        "| req/conv | ok / errors | status |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---|",
+        "| req/conv | ok / errors | server CPU ms/conv | status |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for c in report["cases"]:
-        if c["mode"].startswith("tools"):
+        if c["mode"].startswith("tools") or c["framework"].startswith("floor-"):
             continue
         if "cpu_ms_per_conv" not in c:
             rss = _fmt(c.get("peak_rss_mb"), ".0f")
@@ -34,15 +38,61 @@ def _main_table(report: dict[str, Any]) -> list[str]:
             req = "–" if served is None else f"{served / c['n']:.2f} by deadline"
             rows.append(
                 f"| {c['mode']} | {c['n']} | {c['framework']} | – | – | – | {rss} | {req} | – "
-                f"| {c['status']} |"
+                f"| – | {c['status']} |"
             )
             continue
         rows.append(
             f"| {c['mode']} | {c['n']} | {c['framework']} | **{c['cpu_ms_per_conv']:.2f}** "
             f"| {c['user_ms_per_conv']:.2f} / {c['sys_ms_per_conv']:.2f} | {c['wall_s']:.2f} "
             f"| {c['peak_rss_mb']:.0f} | {c['requests_per_conversation']:.2f} "
-            f"| {c['ok']} / {c['errors'] + c['wrong_answers']} | {c['status']} |"
+            f"| {c['ok']} / {c['errors'] + c['wrong_answers']} "
+            f"| {_fmt(c.get('server_cpu_ms_per_conv'))} | {c['status']} |"
         )
+    return rows
+
+
+def _floor_cpu(report: dict[str, Any], mode: str) -> dict[str, float]:
+    """CPU ms/conv of every floor client that completed ``mode``."""
+    return {
+        c["framework"]: c["cpu_ms_per_conv"]
+        for c in report["cases"]
+        if c["framework"].startswith("floor-") and c["mode"] == mode and c["status"] == "ok"
+    }
+
+
+def _floor_table(report: dict[str, Any]) -> list[str]:
+    """The bare clients, and every framework as a multiple of the aiohttp and lowest floor."""
+    rows = [
+        "The same three requests through each HTTP client with no SDK and no framework "
+        "(bench/floor.py): keep-alive, orjson, one small SSE assembler.",
+        "",
+        "| client | sequential ms/conv | streamed ms/conv |",
+        "|---|---:|---:|",
+    ]
+    seq, streamed = _floor_cpu(report, "sequential"), _floor_cpu(report, "streamed")
+    for name in dict.fromkeys([*seq, *streamed]):
+        rows.append(f"| {name} | {_fmt(seq.get(name))} | {_fmt(streamed.get(name))} |")
+    rows += [
+        "",
+        f"Every framework as a multiple of the floor: `× {FLOOR}` (the default provider's own "
+        "transport, bare; the issue-8 target reads against it) and `× lowest` (the cheapest "
+        "client of that mode).",
+        "",
+        "| mode | framework | CPU ms/conv | × floor-aiohttp | × lowest floor |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for mode, floors in (("sequential", seq), ("streamed", streamed)):
+        lowest = min(floors.values(), default=None)
+        for c in report["cases"]:
+            if c["mode"] != mode or c["framework"].startswith("floor-"):
+                continue
+            cpu = c.get("cpu_ms_per_conv") if c.get("status") == "ok" else None
+            vs_floor = None if cpu is None or FLOOR not in floors else cpu / floors[FLOOR]
+            vs_lowest = None if cpu is None or lowest is None else cpu / lowest
+            rows.append(
+                f"| {mode} | {c['framework']} | {_fmt(cpu)} | {_fmt(vs_floor)}× "
+                f"| {_fmt(vs_lowest)}× |"
+            )
     return rows
 
 
@@ -91,10 +141,61 @@ def _import_table(report: dict[str, Any]) -> list[str]:
     return rows
 
 
-def targets(report: dict[str, Any]) -> list[tuple[str, str, bool | None, str]]:
+Target = tuple[str, str, bool | None, str]
+
+
+def issue8_targets(report: dict[str, Any]) -> list[Target]:
+    """The targets of issue 8 (default provider vs floor, 10,000 concurrent, sync vs Swarm)."""
+    cases = _cases(report)
+    out: list[Target] = []
+    for mode in ("sequential", "streamed"):
+        mine = _ok(cases, DEFAULT, mode)
+        floor = _ok(cases, FLOOR, mode)
+        label = f"CPU/conv {mode} ≤ 2.0× {FLOOR} (async API)"
+        if mine is None or floor is None:
+            out.append((DEFAULT, label, None, "a case did not complete"))
+        else:
+            ratio = mine["cpu_ms_per_conv"] / floor["cpu_ms_per_conv"]
+            out.append((DEFAULT, label, ratio <= 2.0, f"{ratio:.2f}×"))
+    big = cases.get((DEFAULT, "concurrent", 10000), {})
+    label = "10,000 concurrent at 200 ms: 0 errors, ≤ 4 ms CPU/conv, peak RSS ≤ 400 MB"
+    if "cpu_ms_per_conv" not in big:
+        out.append((DEFAULT, label, False if big else None, big.get("status", "not run")))
+    else:
+        errors = big["errors"] + big["wrong_answers"]
+        holds = errors == 0 and big["cpu_ms_per_conv"] <= 4.0 and big["peak_rss_mb"] <= 400
+        note = (
+            f"{errors} errors, {big['cpu_ms_per_conv']:.2f} ms, {big['peak_rss_mb']:.0f} MB "
+            f"({big['wall_s']:.1f} s wall)"
+        )
+        out.append((DEFAULT, label, holds, note))
+    for mode in ("sequential", "streamed"):
+        mine, swarm = _ok(cases, "swarmlet-sync", mode), _ok(cases, "openai-swarm", mode)
+        label = f"sync `run{'(stream=True)' if mode == 'streamed' else ''}` ≤ 0.30× openai-swarm"
+        if mine is None or swarm is None:
+            out.append(("swarmlet-sync", label, None, "a case did not complete"))
+        else:
+            ratio = mine["cpu_ms_per_conv"] / swarm["cpu_ms_per_conv"]
+            out.append(("swarmlet-sync", label, ratio <= 0.30, f"{ratio:.2f}×"))
+    imp = report["imports"].get("swarmlet")
+    if imp:
+        note = f"{imp['median_s']:.3f} s"
+        out.append(("swarmlet", "`import swarmlet` ≤ 0.3 s", imp["median_s"] <= 0.3, note))
+    return out
+
+
+def _ok(
+    cases: dict[tuple[str, str, int], dict[str, Any]], framework: str, mode: str
+) -> dict[str, Any] | None:
+    """The completed (status ok) case of ``framework`` in a sequential/streamed ``mode``."""
+    found = [c for (f, m, _n), c in cases.items() if f == framework and m == mode]
+    return found[0] if found and found[0].get("status") == "ok" else None
+
+
+def targets(report: dict[str, Any]) -> list[Target]:
     """(swarmlet variant, target, holds?, evidence) — None when the case did not run."""
     cases = _cases(report)
-    out: list[tuple[str, str, bool | None, str]] = []
+    out: list[Target] = []
     present = {c["framework"] for c in report["cases"]}
     for sw in (s for s in SWARMLETS if s in present):
         for mode, n in sorted({(c["mode"], c["n"]) for c in report["cases"]}):
@@ -156,9 +257,9 @@ def _tools_n(report: dict[str, Any]) -> int:
     return next((c["n"] for c in report["cases"] if c["mode"].startswith("tools")), 0)
 
 
-def _targets_table(report: dict[str, Any]) -> list[str]:
+def _targets_table(report: dict[str, Any], rules: Any = None) -> list[str]:
     rows = ["| swarmlet variant | target | holds | measured |", "|---|---|---|---|"]
-    for sw, label, holds, evidence in targets(report):
+    for sw, label, holds, evidence in (rules or targets)(report):
         mark = "n/a" if holds is None else ("yes" if holds else "**no**")
         rows.append(f"| {sw} | {label} | {mark} | {evidence} |")
     return rows
@@ -181,9 +282,21 @@ def markdown(report: dict[str, Any]) -> str:
         f"Each case in a fresh interpreter, time-boxed at {s['timeout_s']:.0f} s; a framework that "
         "fails at some N is not run at larger N.",
         "",
-        "swarmlet-fasthttp is swarmlet with `FastHTTPModel(max_connections=max(N, 10))`: the same "
-        "total connection limit, split into pool shards of 16. swarmlet-sync is swarmlet's "
-        "Swarm-compatible sync `run()` (not run concurrently: that is what `run_async` is for).",
+        "swarmlet-fasthttp is swarmlet with `FastHTTPModel(max_connections=max(N, 10))` (aiohttp), "
+        "what `Swarm()` uses without a client, driven by the async API. swarmlet-sdk-aiohttp is "
+        "`Swarm(client=AsyncOpenAI(http_client=DefaultAioHttpClient()))` (`openai[aiohttp]`). "
+        "swarmlet-sync is the default `Swarm()` (from OPENAI_BASE_URL) through the "
+        "Swarm-compatible sync `run()` (not run concurrently: that is what `run_async` is for). "
+        "Server CPU ms/conv is the scripted server process's CPU over the case (warm-up "
+        "included).",
+        "",
+        "## Issue 8 targets",
+        "",
+        *_targets_table(report, issue8_targets),
+        "",
+        "## Transport floor",
+        "",
+        *_floor_table(report),
         "",
         "## Per conversation (3 model calls: handoff → lookup_order → answer)",
         "",
@@ -197,7 +310,7 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         *_import_table(report),
         "",
-        "## Targets",
+        "## Earlier targets (0.7× Swarm, 0.35× Agents SDK)",
         "",
         *_targets_table(report),
         "",

@@ -28,6 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import frameworks
 from bench_server import raise_fd_limit
+from floor import FLOORS
+
+REGISTRY: dict[str, type[frameworks.Framework]] = {
+    **frameworks.FRAMEWORKS,
+    **{floor.name: floor for floor in FLOORS},
+}
 
 MODES = ("sequential", "streamed", "concurrent", "tools", "tools-async")
 
@@ -97,6 +103,7 @@ def _measure(
         SPANS.clear()
         reading = await asyncio.to_thread(_reading, base_url)
         answers = await _async_workload(fw, mode, n)
+        await fw.aclose()
         return answers, reading
 
     if fw.is_async:
@@ -141,7 +148,7 @@ BEFORE = [0]
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--framework", required=True, choices=sorted(frameworks.FRAMEWORKS))
+    parser.add_argument("--framework", required=True, choices=sorted(REGISTRY))
     parser.add_argument("--mode", required=True, choices=MODES)
     parser.add_argument("--n", type=int, required=True)
     parser.add_argument("--base-url", required=True)
@@ -151,7 +158,7 @@ def main() -> None:
     args = parser.parse_args()
     raise_fd_limit()
     frameworks.TOOL_SECONDS = args.tool_seconds
-    fw_cls = frameworks.FRAMEWORKS[args.framework]
+    fw_cls = REGISTRY[args.framework]
     pool = max(args.n, 10) if args.mode == "concurrent" else 10
     workers = args.workers or args.n
     if args.mode == "tools-async" and not fw_cls.is_async:

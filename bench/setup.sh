@@ -16,10 +16,10 @@ fi
 "$VENV/bin/python" -m pip install --quiet \
     -c "$HERE/constraints.txt" \
     -e "$ROOT" \
-    openai-swarm openai-agents matplotlib psutil orjson pyinstrument
+    'openai[aiohttp]' openai-swarm openai-agents matplotlib psutil orjson pyinstrument urllib3
 "$VENV/bin/python" - <<'PY'
 from importlib.metadata import version
-for name in ("swarmlet", "openai", "openai-swarm", "openai-agents", "httpx2", "orjson"):
+for name in ("swarmlet", "openai", "openai-swarm", "openai-agents", "httpx2", "aiohttp", "urllib3", "orjson"):
     try:
         print(f"{name}=={version(name)}")
     except Exception as exc:  # noqa: BLE001
