@@ -127,17 +127,6 @@ def test_debug_flag_turns_on_debug_logging_for_the_run(caplog: pytest.LogCapture
     assert logging.getLogger("swarmlet").level == logging.NOTSET  # restored afterwards
 
 
-def test_sync_runs_share_one_background_thread() -> None:
-    import threading
-
-    def loop_threads() -> int:
-        return sum(t.name == "swarmlet-loop" for t in threading.enumerate())
-
-    for _ in range(5):
-        Swarm(client=ScriptedModel(["hi"])).run(Agent(), USER)
-    assert loop_threads() == 1  # not one thread per Swarm instance
-
-
 def test_agent_strict_and_model_settings_reach_the_request() -> None:
     def lookup(order_id: str, verbose: bool = False) -> str:
         """Find an order."""

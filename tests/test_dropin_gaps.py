@@ -148,3 +148,56 @@ def test_an_unnamed_partial_keeps_the_wrapped_name_and_a_named_callable_object_i
     plain = function_to_json(functools.partial(_base, "q"))["function"]
     assert plain["name"] == "_base" and plain["description"] == _base.__doc__
     assert json.dumps(plain["parameters"]["properties"]) == "{}"
+
+
+def test_swarms_module_paths_and_attributes_exist() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, swarmlet\n"
+        "assert 'openai' not in sys.modules\n"  # import swarmlet stays light
+        "assert swarmlet.types.Agent is swarmlet.Agent and swarmlet.util.function_to_json\n"
+        "from swarmlet.core import (Swarm, Agent, AgentFunction, ChatCompletionMessage,\n"
+        "    ChatCompletionMessageToolCall, Function, Response, Result, __CTX_VARS_NAME__,\n"
+        "    debug_print, function_to_json, merge_chunk)\n"
+        "assert __CTX_VARS_NAME__ == 'context_variables'\n"
+        "from swarmlet.repl.repl import (run_demo_loop, pretty_print_messages,\n"
+        "    process_and_print_streaming_response)\n"
+        "import swarmlet.repl as r; assert r.repl.run_demo_loop is r.run_demo_loop\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_swarms_print_helpers_show_who_said_and_called_what(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from swarmlet.repl.repl import pretty_print_messages, process_and_print_streaming_response
+
+    model = ScriptedModel([tool_call("_weather", {"location": "Seoul"}), "Sunny."])
+    events = Swarm(client=model).run(Agent(functions=[_weather]), USER, stream=True)
+    response = process_and_print_streaming_response(events)
+    assert response is not None and response.messages[-1]["content"] == "Sunny."
+    streamed = capsys.readouterr().out
+    assert "Agent: \033[95m_weather" in streamed and "Agent:\033[0m Sunny.\n" in streamed
+    pretty_print_messages(response.messages)
+    printed = capsys.readouterr().out
+    assert '_weather\033[0m(location="Seoul")' in printed and "Sunny." in printed
+
+
+def test_assistant_messages_keep_swarms_keys_which_are_not_sent_back() -> None:
+    model = ScriptedModel(["first", "second"])
+    swarm = Swarm(client=model)
+    first = swarm.run(Agent(), USER).messages[-1]
+    assert first == {
+        "content": "first",
+        "refusal": None,
+        "role": "assistant",
+        "annotations": None,
+        "audio": None,
+        "function_call": None,
+        "tool_calls": None,
+        "sender": "Agent",
+    }
+    swarm.run(Agent(), [*USER, first, {"role": "user", "content": "again"}])
+    assert model.requests[1].messages[2] == {"role": "assistant", "content": "first"}

@@ -466,7 +466,16 @@ async def test_null_content_without_tool_calls_is_an_empty_answer(
     swarm = Swarm(client=connect(server.base_url))
     response = await run(swarm, stream)
     assert response.messages == [
-        {"role": "assistant", "content": None, "tool_calls": None, "sender": "Support"}
+        {
+            "content": None,
+            "refusal": None,
+            "role": "assistant",
+            "annotations": None,
+            "audio": None,
+            "function_call": None,
+            "tool_calls": None,
+            "sender": "Support",
+        }
     ]
     # The empty answer can be sent back: it goes out as content "" (not null).
     await run(swarm, stream, messages=USER + response.messages)

@@ -1,4 +1,8 @@
-"""Several tool calls in one turn run concurrently; results keep the model's call order."""
+"""Several tool calls in one turn run concurrently; results keep the model's call order.
+
+Sync tools run in parallel in ``sync_tools="threads"`` mode (the sync API's default runs them
+in the calling thread, one at a time: tests/test_sync_bridge.py).
+"""
 
 from __future__ import annotations
 
@@ -49,7 +53,7 @@ def test_two_slow_tools_overlap_in_one_turn() -> None:
     model = ScriptedModel(
         [[tool_call("slow_sync", {"tag": "a"}), tool_call("slow_sync", {"tag": "b"})], "done"]
     )
-    Swarm(client=model).run(Agent(functions=make_tools(rec)), USER)
+    Swarm(client=model, sync_tools="threads").run(Agent(functions=make_tools(rec)), USER)
     assert rec.overlapped("sync-a", "sync-b")
 
 
@@ -76,7 +80,7 @@ def test_sync_and_async_tools_overlap_with_each_other() -> None:
     model = ScriptedModel(
         [[tool_call("slow_sync", {"tag": "x"}), tool_call("slow_async", {"tag": "first"})], "done"]
     )
-    Swarm(client=model).run(Agent(functions=make_tools(rec)), USER)
+    Swarm(client=model, sync_tools="threads").run(Agent(functions=make_tools(rec)), USER)
     assert rec.overlapped("sync-x", "async-first")
 
 
@@ -86,7 +90,7 @@ def test_parallel_tool_calls_false_runs_one_at_a_time_and_is_sent() -> None:
         [[tool_call("slow_sync", {"tag": "a"}), tool_call("slow_sync", {"tag": "b"})], "done"]
     )
     agent = Agent(functions=make_tools(rec), parallel_tool_calls=False)
-    Swarm(client=model).run(agent, USER)
+    Swarm(client=model, sync_tools="threads").run(agent, USER)
     assert not rec.overlapped("sync-a", "sync-b")
     assert model.requests[0].parallel_tool_calls is False
 
@@ -111,7 +115,7 @@ def test_eight_blocking_tools_all_run_at_once() -> None:
     # would run 8 blocking calls in two rounds. swarmlet's own tool pool is larger.
     rec = Recorder()
     model = ScriptedModel([[tool_call("slow_sync", {"tag": str(i)}) for i in range(8)], "done"])
-    Swarm(client=model).run(Agent(functions=make_tools(rec)), USER)
+    Swarm(client=model, sync_tools="threads").run(Agent(functions=make_tools(rec)), USER)
     starts = [start for start, _ in rec.spans.values()]
     ends = [end for _, end in rec.spans.values()]
     assert len(rec.spans) == 8

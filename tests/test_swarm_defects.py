@@ -14,18 +14,20 @@ from tests.mock_openai import MockOpenAIClient, chunk, completion
 USER = [{"role": "user", "content": "hi"}]
 
 
-def test_streamed_sender_is_the_agent_speaking_after_a_handoff() -> None:
+def test_a_streamed_runs_response_names_the_agent_that_sent_each_message() -> None:
     second = Agent(name="Second")
     first = Agent(name="First", functions=[lambda: second])
     first.functions[0].__name__ = "transfer"
     model = ScriptedModel([tool_call("transfer"), "I am the second agent"])
     first.model = second.model = model
     events = list(Swarm().run(first, USER, stream=True))
-    senders = [e["sender"] for e in events if "sender" in e]
-    # Swarm tags every delta with the *starting* agent ("First", "First").
-    assert senders == ["First", "Second"]
+    # The deltas name the agent speaking, in Swarm too (it tags them with the active agent).
+    assert [e["sender"] for e in events if "sender" in e] == ["First", "Second"]
+    # Swarm's streamed loop builds each assistant message with the agent the run *started*
+    # with (run_and_stream's ``"sender": agent.name``), so its Response says "First" twice.
     response = events[-1]["response"]
-    assert response.messages[-1]["sender"] == "Second"
+    senders = [m["sender"] for m in response.messages if m["role"] == "assistant"]
+    assert senders == ["First", "Second"]
 
 
 def test_malformed_arguments_are_reported_to_the_model_and_the_run_continues() -> None:

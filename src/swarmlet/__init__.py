@@ -24,3 +24,19 @@ __all__ = [
     "SwarmletError",
     "tool",
 ]
+
+_SUBMODULES = ("types", "util", "repl")
+
+
+def __getattr__(name: str) -> object:
+    """``swarmlet.types`` / ``swarmlet.util`` / ``swarmlet.repl`` after a bare ``import swarmlet``.
+
+    Swarm's ``__init__`` imports its ``types`` and ``util``, so Swarm programs use them as
+    attributes. They are imported on first access: ``swarmlet.types`` re-exports the openai
+    SDK's types, and importing openai would double ``import swarmlet``'s time.
+    """
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"swarmlet.{name}")
+    raise AttributeError(f"module 'swarmlet' has no attribute {name!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import threading
 from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
@@ -10,8 +11,8 @@ from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from swarmlet import tracing
-from swarmlet._sync import shared_loop
-from swarmlet.agent import Agent, Response
+from swarmlet._sync import INLINE, bridge_for
+from swarmlet.agent import Agent, AgentFunction, Response, Result
 from swarmlet.events import Event, RunCompleted, to_swarm_events
 from swarmlet.exceptions import RunError, UsageError
 from swarmlet.fanout import MapInput, ProgressCallback, map_runs
@@ -19,12 +20,46 @@ from swarmlet.hooks import RunHooks
 from swarmlet.loop import RunSpec, run_events
 from swarmlet.messages import as_messages
 from swarmlet.models.base import Model, provider_kind
+from swarmlet.schema import CONTEXT_PARAMETER
+from swarmlet.util import debug_print, function_to_json, merge_chunk
 
 if TYPE_CHECKING:
     from swarmlet.sessions.session import Session
     from swarmlet.state import RunState
 
-__all__ = ["Swarm"]
+__all__ = [  # Swarm and what swarm.core also offers (Swarm programs import them from there)
+    "SYNC_TOOLS",
+    "Agent",
+    "AgentFunction",
+    "Response",
+    "Result",
+    "Swarm",
+    "SyncTools",
+    "debug_print",
+    "function_to_json",
+    "merge_chunk",
+]
+
+# What ``swarm.core`` offers besides ``Swarm``, for Swarm programs that import it from there.
+# The openai SDK's types come lazily (module ``__getattr__``): openai is slow to import.
+__CTX_VARS_NAME__ = CONTEXT_PARAMETER
+_SWARM_TYPES = ("ChatCompletionMessage", "ChatCompletionMessageToolCall", "Function")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SWARM_TYPES:
+        from swarmlet import types
+
+        return getattr(types, name)
+    raise AttributeError(f"module 'swarmlet.core' has no attribute {name!r}")
+
+
+SyncTools = Literal["caller", "threads"]
+"""Where synchronous tools run: ``"caller"``, one at a time in the thread that called the
+sync API (Swarm's behaviour; resources bound to that thread work), or ``"threads"``, in
+parallel on a thread pool."""
+
+SYNC_TOOLS: tuple[SyncTools, ...] = ("caller", "threads")
 
 _logger = logging.getLogger("swarmlet")
 
@@ -39,7 +74,12 @@ class Swarm:
             :class:`~swarmlet.models.fast_http.FastHTTPModel` from ``OPENAI_API_KEY`` /
             ``OPENAI_BASE_URL`` / ``OPENAI_ORG_ID`` / ``OPENAI_PROJECT_ID`` (and ``.env``)
             the first time an agent with a string ``model`` needs it.
-        tool_executor: thread pool for synchronous tools (default: a shared pool).
+        tool_executor: thread pool for synchronous tools in ``"threads"`` mode (default: a
+            shared pool). Passing one makes ``"threads"`` the default for every API.
+        sync_tools: where synchronous tools run (:data:`SyncTools`). Default: ``"caller"``
+            for the sync API (``run``, ``run(stream=True)``, ``run_demo_loop``), as in Swarm,
+            and ``"threads"`` for ``run_async``/``stream``/``events``. ``run`` and ``events``
+            take a per-run ``sync_tools=`` as well. See README "Where sync tools run".
         max_retries: retries of a failed model request (429, 5xx, connection errors,
             timeouts), with backoff honouring ``Retry-After``. Default: 2.
         timeout: seconds a model request may take (connect, and each read). Default: 600.
@@ -53,9 +93,11 @@ class Swarm:
         client: Any = None,
         *,
         tool_executor: Executor | None = None,
+        sync_tools: SyncTools | None = None,
         max_retries: int | None = None,
         timeout: float | None = None,
     ) -> None:
+        _check_sync_tools(sync_tools)
         kind = provider_kind(client) if client is not None else None
         options: dict[str, Any] = {
             k: v for k, v in (("max_retries", max_retries), ("timeout", timeout)) if v is not None
@@ -69,9 +111,38 @@ class Swarm:
         self.client = client
         self._client_options = options
         self.tool_executor = tool_executor
+        self.sync_tools = sync_tools
         self._provider: Model | None = client if kind == "provider" else None
         self._provider_lock = threading.Lock()
-        self._loop = shared_loop()
+        # An AsyncOpenAI client is bound to the first event loop it runs on (the SDK's rule),
+        # so sync calls with it all use the one shared loop rather than the caller's own.
+        self._needs_shared_loop = kind == "client" and inspect.iscoroutinefunction(
+            inspect.unwrap(client.chat.completions.create)  # the SDK wraps it in a sync def
+        )
+
+    def sync_tools_policy(
+        self, sync_tools: SyncTools | None = None, *, sync_api: bool
+    ) -> SyncTools:
+        """Where a run's sync tools run: the per-run choice, the client's, or the API default."""
+        _check_sync_tools(sync_tools)
+        choice = sync_tools or self.sync_tools
+        if choice is not None:
+            return choice
+        return "caller" if sync_api and self.tool_executor is None else "threads"
+
+    def _observed(
+        self, spec: RunSpec, executor: Executor | None, debug: bool
+    ) -> AsyncGenerator[Event, None]:
+        """The run's events, traced, with debug logging when asked."""
+        events = run_events(spec, self._resolve, executor)
+        return _with_debug(tracing.observe(events, spec, self._resolve), debug)
+
+    def _executor(
+        self, sync_tools: SyncTools | None, caller: Executor, *, sync_api: bool
+    ) -> Executor | None:
+        if self.sync_tools_policy(sync_tools, sync_api=sync_api) == "caller":
+            return caller
+        return self.tool_executor
 
     def _resolve(self, agent: Agent) -> Model:
         """The provider serving ``agent``: its own instance, or the client's."""
@@ -116,13 +187,50 @@ class Swarm:
         hooks: RunHooks | None = None,
         input_guardrails: Sequence[Any] = (),
         output_guardrails: Sequence[Any] = (),
+        sync_tools: SyncTools | None = None,
     ) -> AsyncGenerator[Event, None]:
         """All events of a run; with ``stream=False`` the model is called without streaming.
 
         ``messages`` may be a plain string (one user message). With ``session=`` the run
         continues that stored conversation and stores each message as it completes
-        (:mod:`swarmlet.sessions`).
+        (:mod:`swarmlet.sessions`). ``sync_tools="caller"`` runs sync tools on the event
+        loop's thread (blocking it while each runs); this async API's default is ``"threads"``.
         """
+        executor = self._executor(sync_tools, INLINE, sync_api=False)
+        return self._events(
+            agent,
+            messages,
+            context_variables,
+            model_override,
+            stream=stream,
+            debug=debug,
+            max_turns=max_turns,
+            execute_tools=execute_tools,
+            session=session,
+            hooks=hooks,
+            input_guardrails=input_guardrails,
+            output_guardrails=output_guardrails,
+            executor=executor,
+        )
+
+    def _events(
+        self,
+        agent: Agent,
+        messages: str | list[dict[str, Any]],
+        context_variables: dict[str, Any] | None,
+        model_override: str | None,
+        *,
+        stream: bool,
+        debug: bool,
+        max_turns: float,
+        execute_tools: bool,
+        session: Session | None,
+        hooks: RunHooks | None,
+        input_guardrails: Sequence[Any],
+        output_guardrails: Sequence[Any],
+        executor: Executor | None,
+    ) -> AsyncGenerator[Event, None]:
+        """:meth:`events` with the sync tools' executor chosen by the caller."""
         if not isinstance(agent, Agent):
             raise UsageError(f"agent must be a swarmlet Agent, got {type(agent).__name__}")
         spec = RunSpec(
@@ -138,12 +246,14 @@ class Swarm:
             output_guardrails=list(output_guardrails),
         )
         if session is None:
-            events = run_events(spec, self._resolve, self.tool_executor)
+            events = run_events(spec, self._resolve, executor)
         else:
-            events = self._on_session(spec, session)
+            events = self._on_session(spec, session, executor)
         return _with_debug(tracing.observe(events, spec, self._resolve), debug)
 
-    def _on_session(self, spec: RunSpec, session: Session) -> AsyncGenerator[Event, None]:
+    def _on_session(
+        self, spec: RunSpec, session: Session, executor: Executor | None
+    ) -> AsyncGenerator[Event, None]:
         """The run on a stored conversation (imported here: most runs have no session)."""
         from swarmlet.sessions.persist import persisted_run
         from swarmlet.sessions.session import Session
@@ -152,7 +262,7 @@ class Swarm:
             raise UsageError(f"session must be a swarmlet Session, got {type(session).__name__}")
 
         def start(state: RunState) -> AsyncGenerator[Event, None]:
-            return run_events(spec, self._resolve, self.tool_executor, state)
+            return run_events(spec, self._resolve, executor, state)
 
         return persisted_run(session, spec.agent, spec.messages, spec.context_variables, start)
 
@@ -243,6 +353,7 @@ class Swarm:
         hooks: RunHooks | None = ...,
         input_guardrails: Sequence[Any] = ...,
         output_guardrails: Sequence[Any] = ...,
+        sync_tools: SyncTools | None = ...,
     ) -> Response: ...
 
     @overload
@@ -261,6 +372,7 @@ class Swarm:
         hooks: RunHooks | None = ...,
         input_guardrails: Sequence[Any] = ...,
         output_guardrails: Sequence[Any] = ...,
+        sync_tools: SyncTools | None = ...,
     ) -> Iterator[dict[str, Any]]: ...
 
     def run(
@@ -278,14 +390,24 @@ class Swarm:
         hooks: RunHooks | None = None,
         input_guardrails: Sequence[Any] = (),
         output_guardrails: Sequence[Any] = (),
+        sync_tools: SyncTools | None = None,
     ) -> Response | Iterator[dict[str, Any]]:
         """Swarm's synchronous entry point, same arguments and return shape.
 
         With ``stream=True`` it returns an iterator of Swarm's dict events
         (``{"delim": "start"}``, deltas with ``sender``, ``{"delim": "end"}``,
         ``{"response": Response}``); otherwise the :class:`Response`.
+
+        The run executes on an event loop owned by the calling thread, and sync tools run in
+        the calling thread one at a time unless ``sync_tools="threads"`` (here or on the
+        client). See :mod:`swarmlet._sync` for Jupyter and nested calls.
+
+        Raises:
+            UsageError: called from inside a running swarmlet run (an async tool or
+                instructions); use ``await client.run_async(...)`` there.
         """
-        events = self.events(
+        bridge = bridge_for(self._needs_shared_loop)
+        events = self._events(
             agent,
             messages,
             context_variables,
@@ -298,10 +420,11 @@ class Swarm:
             hooks=hooks,
             input_guardrails=input_guardrails,
             output_guardrails=output_guardrails,
+            executor=self._executor(sync_tools, bridge.caller_executor, sync_api=True),
         )
         if stream:
-            return self._loop.iterate(to_swarm_events(events))
-        return self._loop.run(_final_response(events))
+            return bridge.iterate(to_swarm_events(events))
+        return bridge.run(_final_response(events))
 
     async def map_async(
         self,
@@ -351,7 +474,7 @@ class Swarm:
         progress: ProgressCallback | None = None,
     ) -> list[Response | RunError]:
         """The synchronous :meth:`map_async` (Ctrl-C cancels every run)."""
-        return self._loop.run(
+        return bridge_for(self._needs_shared_loop).run(
             self.map_async(
                 agent,
                 inputs,
@@ -363,6 +486,11 @@ class Swarm:
                 progress=progress,
             )
         )
+
+
+def _check_sync_tools(sync_tools: object) -> None:
+    if sync_tools is not None and sync_tools not in SYNC_TOOLS:
+        raise UsageError(f"sync_tools must be 'caller', 'threads' or None, got {sync_tools!r}")
 
 
 async def _final_response(events: AsyncGenerator[Event, None]) -> Response:

@@ -83,13 +83,19 @@ def tool_call_to_dict(call: ToolCall) -> dict[str, Any]:
 
 
 def assistant_to_dict(message: AssistantMessage, sender: str) -> dict[str, Any]:
-    """The history dict for an assistant reply, in Swarm's shape (with ``sender``)."""
-    result: dict[str, Any] = {
-        "role": "assistant",
+    """The history dict for an assistant reply, in Swarm's shape.
+
+    The keys of the SDK's ``ChatCompletionMessage`` as Swarm stores it (``refusal``,
+    ``annotations``, ``audio`` and ``function_call`` included, ``None`` when unused) plus
+    ``sender``; :func:`to_api_message` drops the ones the protocol does not take back.
+    """
+    return {
         "content": message.content,
+        "refusal": message.refusal,
+        "role": "assistant",
+        "annotations": None,
+        "audio": None,
+        "function_call": None,
         "tool_calls": [tool_call_to_dict(c) for c in message.tool_calls] or None,
         "sender": sender,
     }
-    if message.refusal is not None:
-        result["refusal"] = message.refusal
-    return result

@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from swarmlet._sync import CallerThreadExecutor, InlineExecutor
 from swarmlet.agent import Agent, AgentFunction, Result
 from swarmlet.exceptions import ToolArgumentsError
 from swarmlet.models.base import ToolCall
@@ -137,14 +138,23 @@ def parse_arguments(text: str) -> dict[str, Any]:
 async def _invoke(
     tool: BoundTool, args: tuple[Any, ...], kwargs: dict[str, Any], executor: Executor | None
 ) -> Any:
-    """Await coroutine tools on the loop; run plain ones in a worker thread."""
+    """Await coroutine tools on the loop; run plain ones where ``executor`` says.
+
+    ``executor`` is a pool (``None``: the shared one) or the caller's thread (see
+    :mod:`swarmlet._sync`). A sync tool with a timeout always runs in a pool thread: only
+    then can the run stop waiting for it.
+    """
     if _is_async_callable(tool.func):
-        work = tool.func(*args, **kwargs)
-    else:
-        loop = asyncio.get_running_loop()
-        # copy_context keeps contextvars (tracing, request ids) visible inside the thread.
-        call = functools.partial(contextvars.copy_context().run, tool.func, *args, **kwargs)
-        work = _await_if_needed(loop.run_in_executor(executor or shared_executor(), call))
+        return await asyncio.wait_for(tool.func(*args, **kwargs), tool.timeout)
+    if isinstance(executor, CallerThreadExecutor) and tool.timeout is not None:
+        executor = None
+    if isinstance(executor, InlineExecutor):  # this thread is the caller's: call it here
+        result = executor.call(tool.func, *args, **kwargs)
+        return await result if inspect.isawaitable(result) else result
+    loop = asyncio.get_running_loop()
+    # copy_context keeps contextvars (tracing, request ids) visible inside the thread.
+    call = functools.partial(contextvars.copy_context().run, tool.func, *args, **kwargs)
+    work = _await_if_needed(loop.run_in_executor(executor or shared_executor(), call))
     # A sync tool that times out keeps running in its thread: Python cannot kill threads.
     return await asyncio.wait_for(work, tool.timeout)
 

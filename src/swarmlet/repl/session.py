@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.text import Text
 
 from swarmlet.agent import Agent, Response
-from swarmlet.core import Swarm
+from swarmlet.core import Swarm, SyncTools
 from swarmlet.events import (
     Event,
     Handoff,
@@ -73,12 +73,20 @@ def run_demo_loop(
     """Chat with ``starting_agent`` in the terminal until ``/exit``, Ctrl-D or Ctrl-C.
 
     Swarm's signature, plus ``client``: anything :class:`~swarmlet.Swarm` accepts (an
-    OpenAI client or a provider such as ``LocalModel``), or a ready ``Swarm``.
+    OpenAI client or a provider such as ``LocalModel``), or a ready ``Swarm``. Being a sync
+    API, it runs sync tools in this thread unless the client says otherwise (``sync_tools``).
     """
+    swarm = client if isinstance(client, Swarm) else Swarm(client=client)
+    sync_tools = swarm.sync_tools_policy(sync_api=True)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C where no handler could be installed
         asyncio.run(
             arun_demo_loop(
-                starting_agent, context_variables, stream=stream, debug=debug, client=client
+                starting_agent,
+                context_variables,
+                stream=stream,
+                debug=debug,
+                client=swarm,
+                sync_tools=sync_tools,
             )
         )
 
@@ -120,6 +128,7 @@ async def arun_demo_loop(
     input_function: InputFunction | None = None,
     console: Console | None = None,
     interactive: bool | None = None,
+    sync_tools: SyncTools | None = None,
 ) -> None:
     """The async REPL behind :func:`run_demo_loop`.
 
@@ -128,6 +137,7 @@ async def arun_demo_loop(
         input_function: reads a line (default ``input``); injectable for tests.
         console: where output goes (default: a ``rich`` console on stdout).
         interactive: show a prompt and banner; default: whether stdin is a terminal.
+        sync_tools: where sync tools run (``Swarm.events``); default: the client's choice.
 
     Raises:
         ConfigurationError: the endpoint refused the key or does not know the model. Other
@@ -140,7 +150,7 @@ async def arun_demo_loop(
         swarm=client if isinstance(client, Swarm) else Swarm(client=client),
         console=console or Console(soft_wrap=True),
         reader=_LineReader(input_function or _default_input()),
-        options=_Options(stream, debug, model_override, interactive),
+        options=_Options(stream, debug, model_override, interactive, sync_tools),
     )
     with _sigint_handler(repl.on_interrupt), _terminal_restored():
         await repl.run()
@@ -206,6 +216,7 @@ class _Options:
     debug: bool
     model_override: str | None
     interactive: bool
+    sync_tools: SyncTools | None = None
 
 
 class _LineReader:
@@ -395,6 +406,7 @@ class _Repl:
             options.model_override,
             stream=options.stream,
             debug=options.debug,
+            sync_tools=options.sync_tools,
         )
         renderer = _Renderer(self.console)
         async with contextlib.aclosing(events):
