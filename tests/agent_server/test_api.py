@@ -122,7 +122,8 @@ def test_streamed_run_carries_typed_events(http: httpx.Client, model: ScriptedMo
     )
     events = stream_events(http, "POST", "/runs", headers=AUTH, json=HELLO)
     kinds = [e.event for e in events]
-    assert kinds[0] == "run_started" and kinds[-1] == "run_completed"
+    assert kinds[0] == "run_created" and kinds[-2:] == ["run_completed", "run_ended"]
+    assert events[-1].data["status"] == "completed"
     assert [int(e.id or -1) for e in events] == list(range(len(events)))
     handoff = next(e.data for e in events if e.event == "handoff")
     assert (handoff["from_agent"], handoff["to_agent"]) == ("Triage", "Sales")
@@ -139,6 +140,7 @@ def test_streamed_run_carries_typed_events(http: httpx.Client, model: ScriptedMo
     assert "".join(t["text"] for t in text) == "Your order A1 has shipped."
     assert {t["agent"] for t in text} == {"Sales"}  # the speaking agent, after the handoff
     final = events[-1].data["response"]
+    assert final == events[-2].data["response"]
     assert final["agent"] == "Sales"
     assert final["messages"][-1]["content"] == "Your order A1 has shipped."
 
@@ -150,7 +152,7 @@ def test_tool_errors_are_events_not_failures(http: httpx.Client, model: Scripted
         e.data for e in events if e.event == "tool_call_finished" and e.data["name"] == "lookup"
     )
     assert failed["error"] == "ValueError: no such order"
-    assert events[-1].event == "run_completed"
+    assert events[-1].data["status"] == "completed"
 
 
 def test_unstreamed_run_answers_when_done(http: httpx.Client, model: ScriptedModel) -> None:
@@ -170,10 +172,10 @@ def test_unstreamed_run_answers_when_done(http: httpx.Client, model: ScriptedMod
     assert http.get(f"/runs/{run['id']}", headers=AUTH).json()["status"] == "completed"
 
 
-def test_model_failure_is_a_run_failed_event(http: httpx.Client, model: ScriptedModel) -> None:
+def test_model_failure_ends_the_run_as_failed(http: httpx.Client, model: ScriptedModel) -> None:
     model.add(tool_call("transfer_to_sales"), RuntimeError("endpoint down"))
     events = stream_events(http, "POST", "/runs", headers=AUTH, json=HELLO)
-    assert events[-1].event == "run_failed"
+    assert events[-1].event == "run_ended" and events[-1].data["status"] == "failed"
     error = events[-1].data["error"]
     assert error["type"] == "ModelError"
     assert "endpoint down" in error["message"] and "'Sales'" in error["message"]
@@ -206,7 +208,7 @@ def test_client_disconnect_loses_nothing(http: httpx.Client, model: ScriptedMode
         http, "GET", f"/runs/{run_id}/events", headers={**AUTH, "Last-Event-ID": last}
     )
     assert [int(e.id or -1) for e in rest] == list(range(int(last or 0) + 1, run["event_count"]))
-    assert rest[-1].event == "run_completed"
+    assert rest[-1].event == "run_ended"
     everything = stream_events(http, "GET", f"/runs/{run_id}/events", headers=AUTH)
     assert [e.id for e in everything[: len(seen)]] == [e.id for e in seen]
 
@@ -230,7 +232,8 @@ def test_cancel_endpoint_stops_a_run(http: httpx.Client, model: ScriptedModel) -
         run_id = next(events).data["run_id"]
         cancelled = http.post(f"/runs/{run_id}/cancel", headers=AUTH).json()
         assert cancelled["status"] == "cancelled"
-        assert [e.event for e in events][-1] == "run_cancelled"
+        last = list(events)[-1]
+        assert (last.event, last.data["status"]) == ("run_ended", "cancelled")
 
 
 def test_unknown_run_is_404(http: httpx.Client) -> None:

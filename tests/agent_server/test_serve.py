@@ -110,7 +110,7 @@ def test_serve_example_end_to_end() -> None:
                 with http.stream("POST", "/runs", headers=auth, json=body) as response:
                     events = list(parse_sse(response.iter_lines()))
             assert [e.event for e in events if e.event == "handoff"] == ["handoff"]
-            assert events[-1].event == "run_completed"
+            assert events[-1].data["status"] == "completed"
         finally:
             process.send_signal(signal.SIGINT)
             out, err = process.communicate(timeout=30)

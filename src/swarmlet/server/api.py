@@ -71,13 +71,11 @@ async def graph(request: Request) -> AgentGraph:
 async def start_run(body: RunRequest, request: Request) -> Response:
     """Run the entry agent on ``messages``: stream its events (SSE), or answer when done."""
     state = _state(request)
-    record = state.runs.start(
-        state.agent,
+    record = state.start_run(
         [m.model_dump(exclude_none=True) for m in body.messages],
         state.starting_context(body.context_variables),
         stream=body.stream,
-        max_turns=body.max_turns or float("inf"),
-        model_override=state.settings.model_override,
+        max_turns=body.max_turns,
     )
     if body.stream:
         cancel = body.on_disconnect == "cancel"

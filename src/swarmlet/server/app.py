@@ -30,7 +30,7 @@ from swarmlet.agent import Agent
 from swarmlet.core import Swarm
 from swarmlet.server.auth import TokenAuth, generate_token
 from swarmlet.server.errors import install_error_handlers
-from swarmlet.server.runs import RunManager
+from swarmlet.server.runs import RunManager, RunRecord
 
 __all__ = ["DEFAULT_MAX_BODY_SIZE", "ServerSettings", "ServerState", "create_app", "state_of"]
 
@@ -78,6 +78,27 @@ class ServerState:
         """A fresh copy of the starting context variables with ``overrides`` applied."""
         return {**copy.deepcopy(self.settings.context_variables), **overrides}
 
+    def start_run(
+        self,
+        messages: list[dict[str, Any]],
+        context_variables: dict[str, Any],
+        *,
+        stream: bool = True,
+        max_turns: int | None = None,
+        **options: Any,
+    ) -> RunRecord:
+        """Start a run of the entry agent in the background (``options`` go to ``events``)."""
+        events = self.swarm.events(
+            self.agent,
+            messages,
+            context_variables,
+            self.settings.model_override,
+            stream=stream,
+            max_turns=max_turns or float("inf"),
+            **options,
+        )
+        return self.runs.start(events)
+
 
 def state_of(app: FastAPI) -> ServerState:
     """The :class:`ServerState` of an app made by :func:`create_app`."""
@@ -103,7 +124,7 @@ def create_app(
         agent=agent,
         swarm=swarm,
         settings=settings,
-        runs=RunManager(swarm, retention=settings.run_retention),
+        runs=RunManager(retention=settings.run_retention),
         served_model=settings.served_model or _slug(agent.name),
     )
 

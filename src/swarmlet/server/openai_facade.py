@@ -56,12 +56,10 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     """Run the swarm on the conversation; answer as a chat completion (or a chunk stream)."""
     state = state_of(request.app)
     _check_model(state, body.model)
-    record = state.runs.start(
-        state.agent,
+    record = state.start_run(
         [m.model_dump(exclude_none=True) for m in body.messages],
         state.starting_context({}),
         stream=body.stream,
-        model_override=state.settings.model_override,
     )
     if body.stream:
         usage = bool((body.stream_options or {}).get("include_usage"))
@@ -145,9 +143,9 @@ async def _chunks(record: RunRecord, model: str, usage: bool) -> AsyncIterator[d
             event = json.loads(text)
             if not event.get("path"):
                 yield chunk({"content": event["text"]})
-        elif kind in ("run_failed", "run_cancelled") and not json.loads(text).get("path"):
-            message = json.loads(text).get("error") or {"type": "RunCancelled", "message": ""}
-            error = {"type": "model_error", "message": f"{message['type']}: {message['message']}"}
+        elif kind == "run_ended" and json.loads(text)["status"] != "completed":
+            failure = json.loads(text)["error"] or {"type": "RunCancelled", "message": "cancelled"}
+            error = {"type": "model_error", "message": f"{failure['type']}: {failure['message']}"}
             yield {"data": json.dumps({"error": error})}
             return
     yield chunk({}, "stop")

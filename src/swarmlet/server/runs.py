@@ -7,10 +7,10 @@ wait for more. So a client that disconnects mid-stream loses nothing: the run go
 it asked for ``on_disconnect="cancel"``), and the client can fetch the result or re-attach to
 the events from where it left off (SSE ``Last-Event-ID``).
 
-Besides the run's own events (:mod:`swarmlet.server.wire`), a record holds three of the
-server's: ``run_started`` (first, with the run id), and at the end exactly one of
-``run_completed`` (the loop's own), ``run_failed`` (``error``: type and message, plus the
-partial ``response``) or ``run_cancelled``.
+Besides the run's own events (:mod:`swarmlet.server.wire`), a record holds two of the
+server's: ``run_created`` first (``run_id``, ``thread_id``) and ``run_ended`` last (the run's
+summary: ``status`` -- ``completed``, ``failed`` or ``cancelled`` --, ``response``, ``error``).
+``run_ended`` comes after the outcome is stored, so a reader that sees it can fetch the thread.
 
 Finished records are kept for ``retention`` seconds so late clients can still read them.
 """
@@ -23,13 +23,12 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from swarmlet.agent import Agent, Response
-from swarmlet.core import Swarm
-from swarmlet.events import Event, RunCompleted, RunFailed
+from swarmlet.agent import Response
+from swarmlet.events import Event, RunCompleted
 from swarmlet.exceptions import RunError, SwarmletError
 from swarmlet.server.wire import event_to_json, response_to_json
 
@@ -119,12 +118,10 @@ class RunManager:
     """Starts runs as background tasks and keeps their records.
 
     Args:
-        swarm: the client the runs use.
         retention: seconds a finished run stays readable.
     """
 
-    def __init__(self, swarm: Swarm, *, retention: float = 600.0) -> None:
-        self.swarm = swarm
+    def __init__(self, *, retention: float = 600.0) -> None:
         self.retention = retention
         self._runs: dict[str, RunRecord] = {}
 
@@ -134,27 +131,14 @@ class RunManager:
 
     def start(
         self,
-        agent: Agent,
-        messages: list[dict[str, Any]],
-        context_variables: dict[str, Any],
+        events: AsyncGenerator[Event, None],
         *,
-        stream: bool = True,
-        max_turns: float = float("inf"),
-        model_override: str | None = None,
         thread_id: str | None = None,
         on_finish: OnFinish | None = None,
     ) -> RunRecord:
-        """Start a run in the background and return its record at once."""
+        """Drive a run's events (from ``Swarm.events``) in the background; return its record."""
         self._prune()
         record = RunRecord(id=f"run_{uuid.uuid4().hex}", thread_id=thread_id)
-        events = self.swarm.events(
-            agent,
-            messages,
-            context_variables,
-            model_override,
-            stream=stream,
-            max_turns=max_turns,
-        )
         record.task = asyncio.create_task(self._drive(record, events, on_finish))
         self._runs[record.id] = record
         return record
@@ -174,33 +158,32 @@ class RunManager:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _drive(
-        self, record: RunRecord, events: AsyncIterator[Event], on_finish: OnFinish | None
+        self, record: RunRecord, events: AsyncGenerator[Event, None], on_finish: OnFinish | None
     ) -> None:
-        started = {"type": "run_started", "run_id": record.id, "thread_id": record.thread_id}
-        await record.publish(started)
+        await record.publish(
+            {"type": "run_created", "run_id": record.id, "thread_id": record.thread_id}
+        )
         try:
-            async with contextlib.aclosing(events):  # type: ignore[type-var]
-                final = await _pump(record, events)
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    await record.publish(_encode(record, event))
             record.status = "completed"
         except asyncio.CancelledError:
             record.status = "cancelled"
-            final = {"type": "run_cancelled", "run_id": record.id}
         except Exception as exc:
-            final = _failure(record, exc)
-        await self._finish(record, final, on_finish)
+            _failure(record, exc)
+        await self._finish(record, on_finish)
 
-    async def _finish(
-        self, record: RunRecord, final: dict[str, Any], on_finish: OnFinish | None
-    ) -> None:
-        """Store the outcome (``on_finish``), then publish the last event and wake readers."""
+    async def _finish(self, record: RunRecord, on_finish: OnFinish | None) -> None:
+        """Store the outcome (``on_finish``), then publish ``run_ended`` and wake readers."""
         record.finished_at = time.time()
         if on_finish is not None:
             try:
                 await on_finish(record)
             except Exception as exc:  # storing failed: the run's outcome must say so
                 logger.exception("run %s: storing its outcome failed", record.id)
-                final = _failure(record, exc)
-        await record.publish(final)
+                _failure(record, exc)
+        await record.publish({"type": "run_ended", **record.summary()})
         record._ended = True
         async with record._changed:
             record._changed.notify_all()
@@ -212,21 +195,16 @@ class RunManager:
             del self._runs[key]
 
 
-async def _pump(record: RunRecord, events: AsyncIterator[Event]) -> dict[str, Any]:
-    """Publish the run's events; return the last one, held back until the outcome is stored."""
-    async for event in events:
-        if isinstance(event, RunFailed) and not event.path:
-            continue  # the loop's own failure event: its exception follows, see _failure
-        body = event_to_json(event)
-        if isinstance(event, RunCompleted) and not getattr(event, "path", ()):
-            record.response = body["response"]
-            return body
-        await record.publish(body)
-    raise RuntimeError("the run ended without a run_completed event")
+def _encode(record: RunRecord, event: Event) -> dict[str, Any]:
+    """The event as JSON; the run's own completion also sets the record's response."""
+    body = event_to_json(event)
+    if isinstance(event, RunCompleted) and not event.path:
+        record.response = body["response"]
+    return body
 
 
-def _failure(record: RunRecord, exc: BaseException) -> dict[str, Any]:
-    """Mark the run failed and build its ``run_failed`` event (type and message, no traceback)."""
+def _failure(record: RunRecord, exc: BaseException) -> None:
+    """Mark the run failed with the error's type and message (no traceback)."""
     record.status = "failed"
     kind = type(exc).__name__
     if not isinstance(exc, SwarmletError):
@@ -235,9 +213,3 @@ def _failure(record: RunRecord, exc: BaseException) -> dict[str, Any]:
     partial = getattr(exc, "response", None) if isinstance(exc, RunError) else None
     if isinstance(partial, Response):
         record.response = response_to_json(partial)
-    return {
-        "type": "run_failed",
-        "run_id": record.id,
-        "error": record.error,
-        "response": record.response,
-    }

@@ -11,8 +11,9 @@ loop later (guardrail trips, interruptions, usage...) reach clients without a ch
 - pydantic models and dataclasses become objects, exceptions ``"Type: message"``, and
   anything else JSON cannot hold its ``repr``-free ``str``.
 
-The server adds two events of its own, ``run_started`` and ``run_failed`` (see
-:mod:`swarmlet.server.runs`).
+A model request (``model_requested.request``) is summarised (model, message and tool counts):
+it repeats the whole conversation every turn. The server adds two events of its own,
+``run_created`` and ``run_ended`` (see :mod:`swarmlet.server.runs`).
 """
 
 from __future__ import annotations
@@ -36,13 +37,27 @@ def event_name(event: object) -> str:
     return _CAMEL.sub("_", type(event).__name__).lower()
 
 
+_SUMMARISED = {"request"}
+"""Fields sent as a summary: a model request holds the whole conversation, every turn."""
+
+
 def event_to_json(event: object) -> dict[str, Any]:
     """One typed run event as a JSON-ready dict with a ``type`` key."""
     body: dict[str, Any] = {"type": event_name(event)}
     if dataclasses.is_dataclass(event) and not isinstance(event, type):
         for item in dataclasses.fields(event):
-            body[item.name] = jsonable(getattr(event, item.name))
+            value = getattr(event, item.name)
+            body[item.name] = _summary(value) if item.name in _SUMMARISED else jsonable(value)
     return body
+
+
+def _summary(request: Any) -> dict[str, Any]:
+    """A model request without its messages: which model, how many messages and tools."""
+    return {
+        "model": getattr(request, "model", None),
+        "message_count": len(getattr(request, "messages", ()) or ()),
+        "tool_count": len(getattr(request, "tools", ()) or ()),
+    }
 
 
 def response_to_json(response: Response) -> dict[str, Any]:
