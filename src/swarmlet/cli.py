@@ -262,6 +262,14 @@ def serve(
         Optional[str],  # noqa: UP045
         typer.Option("--example", help="Serve a bundled example instead of MODULE:AGENT."),
     ] = None,
+    db: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--db",
+            help="Thread database: sqlite:///PATH or postgresql://... "
+            "(default: server.db in swarmlet's data directory).",
+        ),
+    ] = None,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to bind.")] = 8000,
     token_file: Annotated[
@@ -297,11 +305,19 @@ def serve(
             max_body_size=max_body_size,
             model_override=resolved.model_override if resolved else None,
             context_variables=variables,
+            db_url=db or _default_db(),
         )
     from swarmlet.core import Swarm
 
     swarm = Swarm(client=resolved.client if resolved else None)
     serving.run_server(agent, swarm, settings, host=host, port=port)
+
+
+def _default_db() -> str:
+    """``server.db`` in swarmlet's data directory (created if missing)."""
+    directory = importlib.import_module("swarmlet.examples").data_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{directory / 'server.db'}"
 
 
 def _serve_subject(target: str | None, example: str | None) -> tuple[Agent, dict[str, Any]]:

@@ -56,6 +56,17 @@ async def health() -> dict[str, str]:
     return {"status": "ok", "version": swarmlet.__version__}
 
 
+@router.get("/info", tags=["agents"])
+async def info(request: Request) -> dict[str, Any]:
+    """The served swarm: entry agent, OpenAI model id, version (the web UI's log-in check)."""
+    state = _state(request)
+    return {
+        "agent": state.agent.name,
+        "served_model": state.served_model,
+        "version": swarmlet.__version__,
+    }
+
+
 @router.get("/graph", tags=["agents"])
 async def graph(request: Request) -> AgentGraph:
     """The agents reachable from the entry agent, their tools, and the edges between them."""

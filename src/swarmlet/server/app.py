@@ -31,6 +31,7 @@ from swarmlet.core import Swarm
 from swarmlet.server.auth import TokenAuth, generate_token
 from swarmlet.server.errors import install_error_handlers
 from swarmlet.server.runs import RunManager, RunRecord
+from swarmlet.sessions import SessionStore, open_store
 
 __all__ = ["DEFAULT_MAX_BODY_SIZE", "ServerSettings", "ServerState", "create_app", "state_of"]
 
@@ -51,6 +52,8 @@ class ServerSettings:
         context_variables: the context every new conversation starts with.
         run_retention: seconds a finished run's events stay available for re-attaching.
         served_model: the model id the OpenAI facade lists (default: from the entry agent).
+        db_url: the session database threads are stored in (``sqlite:///path``,
+            ``postgresql://...``); ``"memory:"`` (the default) keeps them in this process only.
     """
 
     auth: TokenAuth = field(
@@ -62,6 +65,7 @@ class ServerSettings:
     context_variables: dict[str, Any] = field(default_factory=dict)
     run_retention: float = 600.0
     served_model: str | None = None
+    db_url: str = "memory:"
 
 
 @dataclass
@@ -73,6 +77,7 @@ class ServerState:
     settings: ServerSettings
     runs: RunManager
     served_model: str
+    store: SessionStore
 
     def starting_context(self, overrides: dict[str, Any]) -> dict[str, Any]:
         """A fresh copy of the starting context variables with ``overrides`` applied."""
@@ -80,11 +85,12 @@ class ServerState:
 
     def start_run(
         self,
-        messages: list[dict[str, Any]],
+        messages: str | list[dict[str, Any]],
         context_variables: dict[str, Any],
         *,
         stream: bool = True,
         max_turns: int | None = None,
+        thread_id: str | None = None,
         **options: Any,
     ) -> RunRecord:
         """Start a run of the entry agent in the background (``options`` go to ``events``)."""
@@ -97,7 +103,7 @@ class ServerState:
             max_turns=max_turns or float("inf"),
             **options,
         )
-        return self.runs.start(events)
+        return self.runs.start(events, thread_id=thread_id)
 
 
 def state_of(app: FastAPI) -> ServerState:
@@ -116,7 +122,7 @@ def create_app(
         swarm: the client runs use (default ``Swarm()``: endpoint from the environment).
         settings: see :class:`ServerSettings` (default: auth with a generated token).
     """
-    from swarmlet.server import api, openai_facade, ui  # routes import this module's names
+    from swarmlet.server import api, openai_facade, threads, ui  # they import this module
 
     settings = settings or ServerSettings()
     swarm = swarm or Swarm()
@@ -126,12 +132,16 @@ def create_app(
         settings=settings,
         runs=RunManager(retention=settings.run_retention),
         served_model=settings.served_model or _slug(agent.name),
+        store=open_store(settings.db_url),
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        await state.runs.close()
+        try:
+            yield
+        finally:
+            await state.runs.close()  # runs still going end as interrupted in their threads
+            await state.store.close()
 
     app = FastAPI(
         title=f"swarmlet agent server: {agent.name}",
@@ -152,6 +162,7 @@ def create_app(
         )
     app.include_router(api.public)
     app.include_router(api.router)
+    app.include_router(threads.router)
     app.include_router(openai_facade.router)
     ui.mount(app)
     return app

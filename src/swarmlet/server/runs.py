@@ -73,7 +73,8 @@ class RunRecord:
         return self._ended
 
     async def publish(self, body: dict[str, Any]) -> None:
-        """Append one event and wake every reader."""
+        """Append one event (stamped ``t``: seconds since the run started) and wake readers."""
+        body["t"] = round(time.time() - self.created_at, 4)
         self.events.append((body["type"], json.dumps(body, ensure_ascii=False)))
         async with self._changed:
             self._changed.notify_all()
@@ -142,6 +143,10 @@ class RunManager:
         record.task = asyncio.create_task(self._drive(record, events, on_finish))
         self._runs[record.id] = record
         return record
+
+    def for_thread(self, thread_id: str) -> list[RunRecord]:
+        """This process's records of runs on ``thread_id``, oldest first."""
+        return [r for r in self._runs.values() if r.thread_id == thread_id]
 
     def cancel(self, record: RunRecord) -> bool:
         """Ask a running run to stop; False when it had already ended."""

@@ -9,13 +9,14 @@ from __future__ import annotations
 import ipaddress
 import sys
 from typing import TextIO
+from urllib.parse import urlsplit, urlunsplit
 
 from swarmlet.agent import Agent
 from swarmlet.core import Swarm
 from swarmlet.exceptions import ConfigurationError
 from swarmlet.server.app import ServerSettings, create_app
 
-__all__ = ["check_bind", "is_loopback", "run_server", "startup_banner"]
+__all__ = ["check_bind", "is_loopback", "redact_url", "run_server", "startup_banner"]
 
 
 def is_loopback(host: str) -> bool:
@@ -48,6 +49,7 @@ def startup_banner(agent: Agent, host: str, port: int, settings: ServerSettings)
     lines = [
         f"swarmlet: serving {agent.name!r} at {url}",
         f"  web UI {url}/   API docs {url}/docs   OpenAI-compatible API {url}/v1",
+        f"  threads stored in {redact_url(settings.db_url)}",
     ]
     if not settings.auth.enabled:
         lines.append("  authentication is OFF (--no-auth); only this machine can connect")
@@ -61,6 +63,15 @@ def startup_banner(agent: Agent, host: str, port: int, settings: ServerSettings)
     else:
         lines.append(f"  {len(settings.auth.tokens)} API token(s) configured")
     return "\n".join(lines)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (database URLs are printed at start)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def run_server(

@@ -100,7 +100,8 @@ export class GraphView {
     const defs = el("defs", {}, this.svg);
     for (const [id, color] of [["arrow", "#b6bccb"], ["arrow-taken", "#3b5bdb"]]) {
       const marker = el("marker", { id, viewBox: "0 0 10 10", refX: 9, refY: 5,
-        markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, defs);
+        markerWidth: 9, markerHeight: 9, markerUnits: "userSpaceOnUse",
+        orient: "auto-start-reverse" }, defs);
       el("path", { d: "M0,0 L10,5 L0,10 z", fill: color }, marker);
     }
     this.edgeEls = new Map();

@@ -41,7 +41,7 @@ export class Timeline {
         break;
       }
       case "tool_call_started":
-        run.tools.set(d.call_id, this.span(run, path, "tool", `${d.name}(${clip(d.arguments, 40)})`, t, d.arguments));
+        run.tools.set(d.call_id, this.span(run, path, "call", `${d.name}(${clip(d.arguments, 40)})`, t, d.arguments));
         break;
       case "tool_call_finished": {
         const span = run.tools.get(d.call_id);
