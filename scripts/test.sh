@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up (a .venv with swarmlet and its dev, local, fast, server, postgres and ray extras, and
-# Debian's PostgreSQL server for the session tests) and run every check:
+# Set up (a .venv with swarmlet and its dev, local, fast, server, postgres and ray extras,
+# Debian's PostgreSQL server for the session tests and Debian's Chromium for the web UI tests)
+# and run every check:
 # ruff (lint + format), mypy (strict), then the whole pytest suite.
 # This is THE test command: README.md shows it and .ci/run calls it.
 set -euo pipefail
@@ -15,6 +16,8 @@ fi
 .venv/bin/python -m pip install --quiet -e '.[dev,local,fast,server,postgres,ray]'
 # The session tests start a real PostgreSQL server from Debian's binaries.
 bash scripts/install-postgres.sh
+# The web UI's browser tests drive Debian's Chromium through Playwright.
+bash scripts/install-chromium.sh
 
 echo "== ruff"
 .venv/bin/ruff check src tests examples

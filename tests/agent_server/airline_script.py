@@ -16,8 +16,8 @@ from swarmlet.models.base import MessageDelta, ModelRequest
 from swarmlet.testing import Reply, ScriptedModel, reply, tool_call
 
 SEARCH_ANSWER = (
-    "I'm sorry your bag didn't arrive. I've started a search for it under booking QX7R2M; "
-    "you'll get an SMS as soon as it's located."
+    "Good news: your bag ARN-558201 was found at Lisbon (LIS) baggage services. It will be "
+    "delivered to the address on booking QX7R2M within 48 hours."
 )
 
 

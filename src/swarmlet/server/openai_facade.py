@@ -9,7 +9,8 @@ lists the one served model id; asking for another is a 404 ``model_not_found``, 
 Not applied: sampling parameters (``temperature``...), ``n > 1``, ``tools``/``tool_choice``
 (the agents bring their own tools) and ``response_format``; they are accepted and ignored.
 Token usage is reported as zeros. The ``swarmlet`` key of a completion carries the run id and
-the agent that answered.
+the agent that answered. An ``X-Swarmlet-Thread-Id`` header keeps the conversation in that
+thread (created on first use): then only the request's last message is new input.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response
 from sse_starlette import EventSourceResponse
 
@@ -28,6 +29,7 @@ from swarmlet.server.app import ServerState, state_of
 from swarmlet.server.errors import api_error
 from swarmlet.server.runs import RunRecord
 from swarmlet.server.schemas import ChatCompletionRequest
+from swarmlet.sessions import Session
 
 __all__ = ["router"]
 
@@ -51,16 +53,28 @@ async def get_model(model_id: str, request: Request) -> dict[str, Any]:
     return _model_card(state)
 
 
+THREAD_HEADER = "X-Swarmlet-Thread-Id"
+"""With this header, the conversation is kept in that thread (created on first use)."""
+
+
 @router.post("/chat/completions", responses={200: {"content": {"text/event-stream": {}}}})
-async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
-    """Run the swarm on the conversation; answer as a chat completion (or a chunk stream)."""
+async def chat_completions(
+    body: ChatCompletionRequest,
+    request: Request,
+    thread_id: Annotated[str | None, Header(alias=THREAD_HEADER, max_length=200)] = None,
+) -> Response:
+    """Run the swarm on the conversation; answer as a chat completion (or a chunk stream).
+
+    With an ``X-Swarmlet-Thread-Id`` header only the last message (a user message) is new:
+    the thread holds the conversation before it.
+    """
     state = state_of(request.app)
     _check_model(state, body.model)
-    record = state.start_run(
-        [m.model_dump(exclude_none=True) for m in body.messages],
-        state.starting_context({}),
-        stream=body.stream,
-    )
+    if thread_id is None:
+        messages = [m.model_dump(exclude_none=True) for m in body.messages]
+        record = state.start_run(messages, state.starting_context({}), stream=body.stream)
+    else:
+        record = await _run_on_thread(state, thread_id, body)
     if body.stream:
         usage = bool((body.stream_options or {}).get("include_usage"))
         return EventSourceResponse(
@@ -70,6 +84,25 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     if record.status != "completed":
         return _run_error(record)
     return JSONResponse(_completion(record, body.model), headers={"X-Swarmlet-Run-Id": record.id})
+
+
+async def _run_on_thread(
+    state: ServerState, thread_id: str, body: ChatCompletionRequest
+) -> RunRecord:
+    last = body.messages[-1]
+    if last.role != "user" or not isinstance(last.content, str):
+        raise api_error(
+            422,
+            "invalid_request_error",
+            f"with {THREAD_HEADER} the last message must be a user message with text content",
+        )
+    await state.store.create(thread_id)
+    stored = await state.store.load(thread_id)
+    context = {} if stored is not None and stored.messages else state.starting_context({})
+    session = Session(state.store, thread_id, wait_timeout=60.0)
+    return state.start_run(
+        last.content, context, stream=body.stream, session=session, thread_id=thread_id
+    )
 
 
 def _model_card(state: ServerState) -> dict[str, Any]:

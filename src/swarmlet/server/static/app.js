@@ -102,8 +102,12 @@ function report(err) {
 
 // -- threads ----------------------------------------------------------------------------------
 
+let refreshes = 0;
+
 async function refreshThreads() {
+  const mine = ++refreshes;
   const { threads } = await ui.api.request("GET", "/threads");
+  if (mine !== refreshes) return; // a later refresh was asked for: its answer is newer
   const list = $("threads");
   list.replaceChildren();
   for (const thread of threads) {
@@ -147,7 +151,19 @@ async function openThread(id) {
   ui.graph.setActive(thread.agent || ui.info.agent);
   showApprovals(thread);
   await refreshThreads();
+  await replayTimeline(thread);
   if (thread.active_run) await follow(thread.active_run, "re-attached run");
+}
+
+// The timeline of the thread's finished runs that this server still holds.
+async function replayTimeline(thread) {
+  const finished = thread.runs.filter((run) => run.status !== "running");
+  for (const [i, run] of finished.entries()) {
+    const entry = ui.timeline.startRun(run.id, `run ${i + 1}`);
+    await ui.api.stream("GET", `/runs/${run.id}/events`, undefined, (event) => {
+      if (event.type !== "run_created") ui.timeline.add(entry, event);
+    });
+  }
 }
 
 async function newThread() {
@@ -182,7 +198,7 @@ function setBusy(busy) {
 // Stream a run's events into the chat, the graph and the timeline.
 async function consume(path, body, label) {
   const controller = new AbortController();
-  const state = { run: null, callers: new Map() };
+  const state = { run: null, callers: new Map(), thread: ui.thread };
   ui.run = { id: null, controller };
   setBusy(true);
   try {
@@ -195,7 +211,7 @@ async function consume(path, body, label) {
 
 async function follow(runId, label) {
   const controller = new AbortController();
-  const state = { run: null, callers: new Map() };
+  const state = { run: null, callers: new Map(), thread: ui.thread };
   ui.run = { id: runId, controller };
   setBusy(true);
   try {
@@ -207,6 +223,7 @@ async function follow(runId, label) {
 }
 
 function onEvent(event, state, label) {
+  if (state.thread !== ui.thread) return; // the user opened another thread meanwhile
   const d = event.data;
   if (event.type === "run_created") {
     state.run = ui.timeline.startRun(d.run_id, label);

@@ -65,6 +65,7 @@ export class Timeline {
       case "run_ended":
         run.status = d.status;
         run.error = d.error;
+        closeOpen(run.spans, t, d.status !== "completed");
         break;
       default:
         if (/interrupt|approval/.test(event.type)) this.span(run, path, "guardrail", event.type, t).end = t;
@@ -123,6 +124,17 @@ export class Timeline {
     };
     walk(run.spans, 0);
     return box;
+  }
+}
+
+// A run that failed or was stopped leaves spans open: end them where the run ended.
+function closeOpen(spans, t, failed) {
+  for (const span of spans) {
+    if (span.end === null) {
+      span.end = t;
+      if (failed) span.kind += " failed";
+    }
+    closeOpen(span.children, t, failed);
   }
 }
 

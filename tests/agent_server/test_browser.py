@@ -1,0 +1,176 @@
+"""The web UI end to end in a real browser: Debian's Chromium driven by Playwright, against the
+real server (uvicorn on 127.0.0.1) on the airline example with a scripted model.
+
+Screenshots are saved in tests/artifacts/ (git-ignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+
+from swarmlet import Swarm
+from swarmlet.examples import load
+from swarmlet.server import ServerSettings, TokenAuth, create_app
+from tests.agent_server.airline_script import SEARCH_ANSWER, airline_model
+from tests.agent_server.support import TOKEN, live_server
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def base_url(tmp_path: Path) -> Iterator[str]:
+    example = load("airline")
+    settings = ServerSettings(
+        auth=TokenAuth(frozenset({TOKEN})),
+        context_variables=example.context_variables,
+        db_url=f"sqlite:///{tmp_path / 'threads.db'}",
+    )
+    app = create_app(example.agent, swarm=Swarm(client=airline_model()), settings=settings)
+    with live_server(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[BrowserContext]:
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
+        context = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1400, "height": 820},
+        )
+        context.set_default_timeout(15_000)
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(browser: BrowserContext) -> Iterator[Page]:
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    page.evaluate("localStorage.clear()") if not page.is_closed() else None
+    page.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def _shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def _log_in(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/#token={TOKEN}")
+    expect(page.locator("#swarm-name")).to_have_text("Triage Agent")
+
+
+def test_token_login_rejects_a_wrong_token(page: Page, base_url: str) -> None:
+    page.goto(base_url)
+    expect(page.locator("#login")).to_be_visible()
+    page.fill("#login-token", "not-the-token-0123456789")
+    page.click("#login-form button")
+    expect(page.locator("#login-error")).to_have_text("That token was not accepted.")
+    page.fill("#login-token", TOKEN)
+    page.click("#login-form button")
+    expect(page.locator("#login")).to_be_hidden()
+    expect(page.locator("#connection")).to_have_text("connected")
+    assert TOKEN not in page.url
+
+
+def test_chat_streams_hands_off_and_survives_a_reload(page: Page, base_url: str) -> None:
+    _log_in(page, base_url)
+    graph = page.locator("#graph")
+    expect(graph.locator('[data-agent="Triage Agent"]')).to_contain_class("active")
+    page.fill("#input", "Hi, I lost my bag on the flight from Stockholm")
+    page.keyboard.press("Enter")
+
+    # Text streams in, labelled with the agent speaking after the handoff.
+    streaming = page.locator(".msg.assistant.streaming")
+    expect(streaming.first).to_be_visible()
+    expect(streaming.first.locator(".who")).to_have_text("Lost Baggage Agent")
+    answer = page.locator(".msg.assistant", has_text="delivered to the address on booking")
+    expect(answer).to_be_visible()
+    expect(page.locator(".msg.streaming")).to_have_count(0)
+    assert SEARCH_ANSWER in answer.inner_text()
+
+    # The handoff is on the graph: the edge taken, the new agent active; tool calls inline.
+    edge = graph.locator('[data-edge="Triage Agent->Lost Baggage Agent"]')
+    expect(edge).to_contain_class("taken")
+    expect(graph.locator('[data-agent="Lost Baggage Agent"]')).to_contain_class("active")
+    expect(page.locator(".handoff-note")).to_contain_text("to Lost Baggage Agent")
+    tool = page.locator("details.tool", has_text="initiate_baggage_search")
+    expect(tool).not_to_contain_class("running")
+    tool.locator("summary").click()
+    expect(tool.locator(".result")).to_contain_text("found at Lisbon (LIS)")
+
+    # The timeline shows the run: model calls, tool calls, the handoff.
+    run = page.locator("#timeline .run").first
+    expect(run.locator(".status")).to_contain_text("completed")
+    expect(run.locator(".span.model")).to_have_count(3)
+    expect(run.locator(".span.call")).to_have_count(2)
+    expect(run.locator(".span.handoff")).to_have_count(1)
+    _shot(page, "airline-chat")
+
+    # Reload: the thread is still there, with its messages and the conversation's path.
+    page.reload()
+    expect(page.locator("#threads li")).to_have_count(1)
+    expect(page.locator("#threads li .title")).to_have_text(
+        "Hi, I lost my bag on the flight from Stockholm"
+    )
+    expect(page.locator(".msg.user")).to_have_text("Hi, I lost my bag on the flight from Stockholm")
+    expect(page.locator(".msg.assistant", has_text="QX7R2M")).to_be_visible()
+    expect(edge).to_contain_class("taken")
+    expect(graph.locator('[data-agent="Lost Baggage Agent"]')).to_contain_class("active")
+    expect(page.locator("#timeline .run .span.model")).to_have_count(3)  # replayed from the server
+    _shot(page, "airline-reloaded")
+
+
+def test_threads_new_open_delete(page: Page, base_url: str) -> None:
+    _log_in(page, base_url)
+    page.fill("#input", "first conversation")
+    page.keyboard.press("Enter")
+    expect(page.locator(".msg.assistant", has_text="How can I help")).to_be_visible()
+    page.click("#new-thread")
+    expect(page.locator("#threads li")).to_have_count(2)
+    expect(page.locator(".msg")).to_have_count(0)
+    page.fill("#input", "second conversation")
+    page.keyboard.press("Enter")
+    expect(page.locator(".msg.assistant")).to_have_count(1)
+    page.locator("#threads li", has_text="first conversation").click()
+    expect(page.locator(".msg.user")).to_have_text("first conversation")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#threads li", has_text="first conversation").locator("button.delete").click()
+    expect(page.locator("#threads li")).to_have_count(1)
+    expect(page.locator("#threads li .title")).to_have_text("second conversation")
+    expect(page.locator(".msg")).to_have_count(0)
+
+
+def test_model_failure_is_shown_clearly(page: Page, base_url: str) -> None:
+    _log_in(page, base_url)
+    page.fill("#input", "please explode")
+    page.keyboard.press("Enter")
+    error = page.locator(".msg.error")
+    expect(error).to_contain_text("The model endpoint failed")
+    expect(error).to_contain_text("refused the connection")
+    expect(page.locator("#timeline .run .status")).to_contain_text("failed")
+    expect(page.locator("#timeline .span.model")).to_contain_class("failed")
+    expect(page.locator("#send")).to_be_enabled()
+    _shot(page, "model-failure")
