@@ -15,7 +15,6 @@ can re-attach with ``GET /runs/{run_id}/events``.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -86,11 +85,9 @@ async def list_threads(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    """Threads, most recently updated first, each with a title (its first user message)."""
-    store = _state(request).store
-    infos = await store.list_sessions(limit=limit, offset=offset)
-    states = await asyncio.gather(*(store.load(info.session_id) for info in infos))
-    return {"threads": [_summary(i, s) for i, s in zip(infos, states, strict=True)]}
+    """Threads, most recently updated first, each titled by its first user message."""
+    infos = await _state(request).store.list_sessions(limit=limit, offset=offset)
+    return {"threads": [_summary(info) for info in infos]}
 
 
 @router.get("/{thread_id}")
@@ -150,18 +147,17 @@ async def _load(request: Request, thread_id: str) -> SessionState:
     return stored
 
 
-def _title(messages: list[dict[str, Any]]) -> str | None:
-    for message in messages:
-        if message.get("role") == "user" and isinstance(message.get("content"), str):
-            text: str = " ".join(message["content"].split())
-            return text if len(text) <= _TITLE_CHARS else text[: _TITLE_CHARS - 1] + "…"
-    return None
+def _title(text: str | None) -> str | None:
+    if text is None:
+        return None
+    text = " ".join(text.split())
+    return text if len(text) <= _TITLE_CHARS else text[: _TITLE_CHARS - 1] + "…"
 
 
-def _summary(info: SessionInfo, stored: SessionState | None) -> dict[str, Any]:
+def _summary(info: SessionInfo) -> dict[str, Any]:
     return {
         "id": info.session_id,
-        "title": _title(stored.messages) if stored else None,
+        "title": _title(info.title),
         "status": info.status,
         "agent": info.agent_name,
         "message_count": info.message_count,
@@ -174,7 +170,7 @@ def _detail(state: ServerState, stored: SessionState) -> dict[str, Any]:
     runs = state.runs.for_thread(stored.session_id)
     active = next((r.id for r in runs if not r.done), None)
     return {
-        **_summary(stored.info(), stored),
+        **_summary(stored.info()),
         "agent": stored.agent_name or state.agent.name,
         "messages": stored.messages,
         "context_variables": stored.context_variables,
