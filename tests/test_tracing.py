@@ -16,9 +16,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 import swarmlet.tracing
-from swarmlet import Agent, Swarm
+from swarmlet import Agent, Swarm, tool
 from swarmlet.events import RunCompleted, ToolCallStarted
-from swarmlet.exceptions import ModelError
+from swarmlet.exceptions import InputGuardrailTripped, ModelError
+from swarmlet.guardrails import GuardrailInput, GuardrailResult, ToolCallInput
 from swarmlet.loop import RunSpec, run_events
 from swarmlet.models.fast_http import FastHTTPModel
 from swarmlet.models.openai_compat import OpenAIChatModel
@@ -109,7 +110,10 @@ def test_spans_carry_the_genai_attributes(traces: Traces) -> None:
         "gen_ai.request.stream": False,
         "gen_ai.request.temperature": 0.2,
         "gen_ai.request.max_tokens": 50,
+        "gen_ai.response.finish_reasons": ("tool_calls",),
     }
+    answer = named(traces.spans, "chat my-model")[-1]
+    assert answer.attributes["gen_ai.response.finish_reasons"] == ("stop",)
     lookups = named(traces.spans, "execute_tool lookup_order")
     assert sorted(str(s.attributes["gen_ai.tool.call.id"]) for s in lookups) == [
         "call_a1",
@@ -172,7 +176,24 @@ def test_contents_are_recorded_when_opted_in(traces: Traces) -> None:
     assert json.loads(str(lookup.attributes["gen_ai.tool.call.result"]))["status"] == "shipped"
     answer = named(traces.spans, "chat gpt-4o")[-1]
     [message] = json.loads(str(answer.attributes["gen_ai.output.messages"]))
-    assert message["parts"] == [{"type": "text", "content": "Both orders have shipped."}]
+    assert message == {
+        "role": "assistant",
+        "parts": [{"type": "text", "content": "Both orders have shipped."}],
+        "finish_reason": "stop",
+    }
+    system = json.loads(str(answer.attributes["gen_ai.system_instructions"]))
+    assert system == [{"type": "text", "content": "Answer about orders."}]
+    asked = json.loads(str(answer.attributes["gen_ai.input.messages"]))
+    assert [m["role"] for m in asked] == ["user", "assistant", "tool", "assistant", "tool", "tool"]
+    assert asked[0]["parts"] == [{"type": "text", "content": USER[0]["content"]}]
+    assert asked[3]["parts"][0] == {
+        "type": "tool_call",
+        "id": "call_a1",
+        "name": "lookup_order",
+        "arguments": {"order_id": "A1"},
+    }
+    assert asked[4]["parts"][0]["type"] == "tool_call_response"
+    assert asked[4]["parts"][0]["id"] == "call_a1"
 
 
 def test_capture_content_follows_the_standard_variable(
@@ -533,3 +554,46 @@ def test_an_instrumented_http_client_nests_under_the_chat_span(
         f"{chat.context.trace_id:032x}",
         f"{http.context.span_id:016x}",
     ]
+
+
+def test_an_input_guardrail_trip_is_recorded_and_fails_the_run(traces: Traces) -> None:
+    def no_digits(data: GuardrailInput) -> GuardrailResult:
+        return GuardrailResult(tripped=any(c.isdigit() for c in data.text), info="digits")
+
+    agent = Agent(name="Front", input_guardrails=[no_digits])
+    with pytest.raises(InputGuardrailTripped):
+        Swarm(client=ScriptedModel(["never asked"])).run(agent, USER)
+    assert named(traces.spans, "chat gpt-4o") == []  # no model call was made
+    span = one(traces.spans, "invoke_agent Front")
+    [event] = span.events
+    assert event.name == "swarmlet.guardrail"
+    assert dict(event.attributes or {}) == {
+        "swarmlet.guardrail.kind": "input",
+        "swarmlet.guardrail.name": "no_digits",
+        "swarmlet.guardrail.tripped": True,
+        "swarmlet.guardrail.replaced": False,
+    }
+    for failed in (span, one(traces.spans, "invoke_workflow Front")):
+        assert failed.status.status_code is StatusCode.ERROR
+        assert failed.attributes["error.type"] == "InputGuardrailTripped"
+
+
+def test_a_tool_guardrail_verdict_is_an_event_on_the_tool_span(traces: Traces) -> None:
+    def limit(call: ToolCallInput) -> GuardrailResult:
+        if call.arguments.get("amount", 0) > 100:
+            return GuardrailResult.replace("Refused: needs a manager.")
+        return GuardrailResult(tripped=False)
+
+    @tool(before=limit)
+    def refund(amount: int) -> str:
+        """Refund an amount."""
+        return "refunded"
+
+    agent = Agent(name="Billing", functions=[refund])
+    model = ScriptedModel([tool_call("refund", {"amount": 500}), "A manager must approve."])
+    Swarm(client=model).run(agent, USER)
+    [event] = one(traces.spans, "execute_tool refund").events
+    assert event.attributes is not None
+    assert event.attributes["swarmlet.guardrail.kind"] == "tool_before"
+    assert event.attributes["swarmlet.guardrail.replaced"] is True
+    assert event.attributes["swarmlet.guardrail.tripped"] is False

@@ -27,17 +27,21 @@ from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer
 
 from swarmlet.agent import Agent
 from swarmlet.events import (
+    AgentStarted,
     Event,
+    GuardrailChecked,
     Handoff,
-    MessageCompleted,
+    ModelRequested,
+    ModelResponded,
     RunCompleted,
+    RunFailed,
     ToolCallFinished,
     ToolCallStarted,
     TurnStarted,
 )
 from swarmlet.loop import ModelResolver
 from swarmlet.tracing import semconv as sc
-from swarmlet.tracing.content import output_messages, redact
+from swarmlet.tracing.content import input_messages, output_messages, redact
 from swarmlet.tracing.targets import ModelTarget, describe_model, secrets_of
 
 __all__ = ["Open", "RunSpans", "TraceSettings", "start_span"]
@@ -113,12 +117,16 @@ class RunSpans:
         self._turns = 0
         self._secrets: tuple[str, ...] = ()
         self._handlers: dict[type, Callable[[Any], None]] = {
+            AgentStarted: self._agent_started,
             TurnStarted: self._turn_started,
-            MessageCompleted: self._message_completed,
+            ModelRequested: self._model_requested,
+            ModelResponded: self._model_responded,
             ToolCallStarted: self._tool_started,
             ToolCallFinished: self._tool_finished,
+            GuardrailChecked: self._guardrail_checked,
             Handoff: self._handoff,
             RunCompleted: lambda _event: self.finish(),
+            RunFailed: lambda event: self.fail(event.error),
         }
         self._ended = False
 
@@ -175,11 +183,13 @@ class RunSpans:
 
     # -- event handlers -------------------------------------------------------------------
 
+    def _agent_started(self, event: AgentStarted) -> None:
+        self._start_agent(event.agent)
+
     def _turn_started(self, event: TurnStarted) -> None:
         self._turns += 1
         if self._agent_span is None or event.agent is not self._agent:
-            self._start_agent(event.agent)
-        self._chat = self._start_chat(event.agent)
+            self._start_agent(event.agent)  # a resumed run may start at a turn
 
     def _start_agent(self, agent: Agent) -> None:
         self._end_agent()
@@ -199,8 +209,11 @@ class RunSpans:
         name = f"{sc.INVOKE_AGENT} {agent.name}"
         self._agent_span = self._start(name, self._root.context, attributes, links=links)
 
-    def _start_chat(self, agent: Agent) -> Open:
-        target, model = self._target, self._model_name(agent)
+    def _model_requested(self, event: ModelRequested) -> None:
+        if self._agent_span is None or event.agent is not self._agent:
+            self._start_agent(event.agent)
+        target, request = self._target, event.request
+        model = request.model or self._model_name(event.agent)
         attributes: dict[str, Any] = {
             sc.OPERATION_NAME: sc.CHAT,
             sc.PROVIDER_NAME: target.provider,
@@ -212,23 +225,40 @@ class RunSpans:
             attributes[sc.SERVER_ADDRESS] = target.address
         if target.port is not None:
             attributes[sc.SERVER_PORT] = target.port
-        attributes.update(_request_settings(agent.model_settings))
+        attributes.update(_request_settings(request.settings))
+        if self._capture:
+            attributes.update(input_messages(request.messages))
         kind = SpanKind.CLIENT if target.remote else SpanKind.INTERNAL
         name = f"{sc.CHAT} {model}" if model else sc.CHAT
         assert self._agent_span is not None
-        return self._start(name, self._agent_span.context, attributes, kind=kind)
+        self._chat = self._start(name, self._agent_span.context, attributes, kind=kind)
 
-    def _message_completed(self, event: MessageCompleted) -> None:
+    def _model_responded(self, event: ModelResponded) -> None:
         if self._chat is None:
             return
-        span = self._chat.span
-        finish_reason: str | None = getattr(event, "finish_reason", None)
-        if finish_reason is not None:
-            span.set_attribute(sc.RESPONSE_FINISH_REASONS, [finish_reason])
+        span, message = self._chat.span, event.message
+        if message.finish_reason is not None:
+            span.set_attribute(sc.RESPONSE_FINISH_REASONS, [message.finish_reason])
+        for attribute, value in _usage(message).items():
+            span.set_attribute(attribute, value)
         if self._capture:
-            span.set_attribute(sc.OUTPUT_MESSAGES, output_messages(event.message, finish_reason))
+            span.set_attribute(sc.OUTPUT_MESSAGES, output_messages(message))
         span.end()
         self._chat = None
+
+    def _guardrail_checked(self, event: GuardrailChecked) -> None:
+        opened = self._tools.get(event.call_id) if event.call_id else None
+        opened = opened or self._agent_span or self._root
+        result = event.result
+        opened.span.add_event(
+            sc.GUARDRAIL_EVENT,
+            {
+                sc.GUARDRAIL_KIND: event.kind,
+                sc.GUARDRAIL_NAME: event.name,
+                sc.GUARDRAIL_TRIPPED: result.tripped,
+                sc.GUARDRAIL_REPLACED: result.replacement is not None,
+            },
+        )
 
     def _tool_started(self, event: ToolCallStarted) -> None:
         attributes: dict[str, Any] = {
@@ -319,6 +349,20 @@ class RunSpans:
 def error_type(report: str) -> str:
     """The low-cardinality part of a ``"Type: message"`` error report (tool errors use it)."""
     return report.split(":", 1)[0].strip() or "_OTHER"
+
+
+def _usage(message: Any) -> dict[str, int]:
+    """Token counts of a reply, when the provider reported them."""
+    usage = getattr(message, "usage", None)
+    found: dict[str, int] = {}
+    for attribute, name in (
+        (sc.USAGE_INPUT_TOKENS, "input_tokens"),
+        (sc.USAGE_OUTPUT_TOKENS, "output_tokens"),
+    ):
+        value = getattr(usage, name, None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            found[attribute] = value
+    return found
 
 
 def _request_settings(settings: dict[str, Any]) -> dict[str, Any]:

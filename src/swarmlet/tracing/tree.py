@@ -4,8 +4,8 @@ A sub-run's events arrive in the parent's stream tagged with the tool-call ids l
 (``event.path``, outermost first). Its first event opens a :class:`RunSpans` whose root is the
 ``execute_tool`` span of the call that started it, so the sub-run's ``invoke_agent``, ``chat``
 and ``execute_tool`` spans nest under that tool span, however deep, and however many sub-runs
-run at once. A sub-run ends with its ``RunCompleted``; if it never gets there (it failed, and
-the agent-tool reported the failure to its caller), it ends when its tool call finishes.
+run at once. A sub-run ends with its ``RunCompleted`` or ``RunFailed``; if it never gets
+there (the agent-tool gave up on it), it ends when its tool call finishes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span
 
-from swarmlet.events import Event, RunCompleted, ToolCallFinished
+from swarmlet.events import Event, RunCompleted, RunFailed, ToolCallFinished
 from swarmlet.loop import ModelResolver, RunSpec
 from swarmlet.tracing import semconv as sc
 from swarmlet.tracing.routing import CallRoutedSpan
@@ -85,7 +85,7 @@ class TraceTree:
         if isinstance(event, ToolCallFinished):
             self._end_sub_runs((*path, event.call_id), event.error)
         run.on_event(event)
-        if isinstance(event, RunCompleted) and path:
+        if isinstance(event, (RunCompleted, RunFailed)) and path:
             del self._runs[path]
 
     def finish(self) -> None:
