@@ -83,9 +83,9 @@ class TemporaryPostgres:
         data = self._dir / "data"
         if self._run_as is not None:
             os.chown(self._dir, self._run_as.pw_uid, self._run_as.pw_gid)
-        self._pg(
-            "initdb", "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"
-        )
+        # --locale=C: the server does not depend on the machine's locales being installed.
+        initdb = ["-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C"]
+        self._pg("initdb", *initdb, "--no-sync")
         options = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories='' "
             f"-c fsync=off -c full_page_writes=off -c max_connections={self.max_connections}"
