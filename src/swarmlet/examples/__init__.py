@@ -1,4 +1,5 @@
-"""Six small example apps, ported from the ideas of Swarm's examples (the text is swarmlet's own).
+"""Example apps: six ported from the ideas of Swarm's examples (the text is swarmlet's own), and
+``analysis`` (delegation to parallel specialists over a real dataset).
 
 Each example is a package ``swarmlet.examples.<name>`` with a ``build()`` function returning an
 :class:`Example`: the starting agent, the context a REPL should begin with and the eval-case
@@ -36,6 +37,7 @@ NAMES: list[str] = [
     "airline",
     "personal_shopper",
     "support_bot",
+    "analysis",
 ]
 """The examples :func:`load` knows, in the order a tour of them makes sense."""
 
