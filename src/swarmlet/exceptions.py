@@ -20,11 +20,14 @@
         │   ├── OutputGuardrailTripped ... on the final answer
         │   └── ToolGuardrailTripped   ... before or after a tool call
         ├── GuardrailError             a guardrail itself raised (the run stops: fail closed)
-        └── HookError                  a lifecycle hook raised (the run stops)
+        ├── HookError                  a lifecycle hook raised (the run stops)
+        └── MCPServerError             an MCP server could not be reached, timed out or failed
 
 Tool failures are *not* raised out of a run: a tool that raises, times out or receives bad
 arguments becomes a tool message telling the model what went wrong, and the run goes on.
-``ToolArgumentsError`` is only seen when validating arguments directly.
+``ToolArgumentsError`` is only seen when validating arguments directly. The same holds for
+``MCPServerError`` during an MCP tool call; it is raised out of a run only when an agent's MCP
+server cannot list its tools, so the run cannot even ask the model.
 
 ``UsageError`` also subclasses ``TypeError`` and ``ConfigurationError`` subclasses
 ``ValueError`` so code written against the built-in exceptions keeps working.
@@ -44,6 +47,7 @@ __all__ = [
     "GuardrailTripped",
     "HookError",
     "InputGuardrailTripped",
+    "MCPServerError",
     "MaxDepthError",
     "ModelConfigurationError",
     "ModelError",
@@ -192,3 +196,15 @@ class MaxDepthError(RunError):
 
     Raised inside the tool, so the calling model sees it as a tool error.
     """
+
+
+class MCPServerError(RunError):
+    """An MCP server could not be started or reached, did not answer in time, or failed.
+
+    Attributes:
+        server: the name of the MCP server (see :class:`swarmlet.mcp.MCPServer`).
+    """
+
+    def __init__(self, message: str, *, server: str = "", **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.server = server
