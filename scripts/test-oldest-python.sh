@@ -24,7 +24,7 @@ if [ ! -x .venv310/bin/python ]; then
     "$py" -m venv .venv310
 fi
 .venv310/bin/python -m pip install --quiet --upgrade pip
-.venv310/bin/python -m pip install --quiet -e '.[dev,fast,analysis]'
+.venv310/bin/python -m pip install --quiet -e '.[dev,fast,analysis,mcp]'
 .venv310/bin/python -m pytest -q -p no:cacheprovider \
     --ignore=tests/test_local_model.py --ignore=tests/test_llama_server.py \
     --ignore=tests/test_demo_command.py --ignore=tests/agent_server \

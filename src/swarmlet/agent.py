@@ -55,6 +55,8 @@ class Agent(BaseModel):
             (functions, Agents or :class:`~swarmlet.guardrails.Guardrail`).
         output_guardrails: checks of this agent's final answer.
         hooks: a :class:`~swarmlet.hooks.RunHooks` called for this agent's events only.
+        mcp_servers: :class:`swarmlet.mcp.MCPServer` objects whose tools the agent may also
+            call (anything with an async ``bound_tools(agent)`` method works).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -70,6 +72,7 @@ class Agent(BaseModel):
     model_settings: dict[str, Any] = Field(default_factory=dict)
     output_type: Any = None
     output_retries: int = Field(default=1, ge=0)
+    mcp_servers: list[Any] = Field(default_factory=list)
 
     def as_tool(
         self,
@@ -116,6 +119,16 @@ class Agent(BaseModel):
         from swarmlet.output import validate_output_type  # pydantic schema work, on use only
 
         return validate_output_type(value)
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _check_tool_providers(cls, servers: list[Any]) -> list[Any]:
+        for server in servers:
+            if not callable(getattr(server, "bound_tools", None)):
+                raise ValueError(
+                    f"mcp_servers takes swarmlet.mcp.MCPServer objects, got {type(server).__name__}"
+                )
+        return servers
 
     @field_validator("model", mode="before")
     @classmethod

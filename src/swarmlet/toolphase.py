@@ -32,11 +32,11 @@ from swarmlet.state import RunState
 from swarmlet.tools import (
     BoundTool,
     ToolOutcome,
-    bind_tools,
     execute_tool_call,
     parse_arguments,
     tool_message,
 )
+from swarmlet.turn import offered_tools
 
 __all__ = ["ToolEnvironment", "tool_phase"]
 
@@ -78,7 +78,7 @@ async def tool_phase(
     for call in calls:
         yield ToolCallStarted(agent, call.id, call.name, call.arguments)
     outcomes: dict[str, ToolOutcome] = {}
-    async for item in _run_calls(state, calls, bind_tools(agent), env):
+    async for item in _run_calls(state, calls, await offered_tools(state), env):
         if isinstance(item, _Stopped):
             yield Tripped(item.error)
             return

@@ -31,7 +31,7 @@ from swarmlet.exceptions import ToolArgumentsError
 from swarmlet.models.base import ToolCall
 from swarmlet.schema import CONTEXT_PARAMETER, FunctionSchema, function_schema, tool_options
 
-__all__ = ["ToolOutcome", "encode_result", "execute_tool_call", "tool_message"]
+__all__ = ["ToolOutcome", "agent_tools", "encode_result", "execute_tool_call", "tool_message"]
 
 logger = logging.getLogger("swarmlet.tools")
 
@@ -84,6 +84,34 @@ def bind_tools(agent: Agent) -> dict[str, BoundTool]:
             func, schema, timeout if timeout is not None else agent.tool_timeout
         )
     return tools
+
+
+async def agent_tools(agent: Agent) -> dict[str, BoundTool]:
+    """Every tool ``agent`` offers: its functions, then its MCP servers' tools.
+
+    A function keeps its name over an MCP tool of the same name, and an earlier server over a
+    later one (the hidden tool is logged once). MCP tools run through the same path as
+    functions, so everything that applies to a tool call applies to them.
+
+    Raises:
+        MCPServerError: an MCP server could not list its tools.
+    """
+    tools = bind_tools(agent)
+    if not agent.mcp_servers:
+        return tools
+    provided = await asyncio.gather(*(server.bound_tools(agent) for server in agent.mcp_servers))
+    for server, bound in zip(agent.mcp_servers, provided, strict=True):
+        for tool in bound:
+            name = tool.schema.name
+            if name not in tools:
+                tools[name] = tool
+            elif (server.name, name) not in _reported_hidden:
+                _reported_hidden.add((server.name, name))
+                logger.warning("MCP server %r: tool %r is hidden by another", server.name, name)
+    return tools
+
+
+_reported_hidden: set[tuple[str, str]] = set()
 
 
 async def execute_tool_call(

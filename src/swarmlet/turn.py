@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 
 from swarmlet.events import (
@@ -28,7 +28,7 @@ from swarmlet.models.merge import DeltaAccumulator
 from swarmlet.outcomes import Answer, Finish, Outcome, RunTools
 from swarmlet.output import request_format
 from swarmlet.state import RunState
-from swarmlet.tools import bind_tools
+from swarmlet.tools import BoundTool, agent_tools, bind_tools
 
 __all__ = ["TurnOptions", "model_turn", "with_position"]
 
@@ -73,7 +73,7 @@ async def _call_model(
     state: RunState, options: TurnOptions, model: Model
 ) -> AsyncGenerator[Event | AssistantMessage, None]:
     """Stream deltas as events (when streaming), then yield the complete message."""
-    request = build_request(state, options.model_override)
+    request = build_request(state, options.model_override, await offered_tools(state))
     yield ModelRequested(state.agent, state.turn, request)
     logger.debug("turn %d: calling model for agent %r", state.turn, state.agent.name)
     try:
@@ -97,14 +97,35 @@ async def _call_model(
         ) from exc
 
 
-def build_request(state: RunState, model_override: str | None) -> ModelRequest:
-    """The request for the active agent's model, from the history so far."""
+async def offered_tools(state: RunState) -> dict[str, BoundTool]:
+    """The active agent's tools, its MCP servers' included (their lists are cached).
+
+    Raises:
+        MCPServerError: an MCP server could not list its tools; it names the agent and turn
+            and carries the messages so far, like a model failure.
+    """
+    try:
+        return await agent_tools(state.agent)
+    except RunError as exc:
+        raise with_position(exc, state) from exc.__cause__
+
+
+def build_request(
+    state: RunState, model_override: str | None, bound: Mapping[str, BoundTool] | None = None
+) -> ModelRequest:
+    """The request for the active agent's model, from the history so far.
+
+    ``bound`` is the agent's tools (from :func:`~swarmlet.tools.agent_tools`, which also lists
+    MCP servers' tools); by default, its functions.
+    """
     agent = state.agent
     instructions = agent.instructions
     if callable(instructions):
         # Swarm hands instructions a defaultdict so missing keys read as "".
         instructions = instructions(defaultdict(str, state.context_variables))
-    tools = [tool.schema.to_tool() for tool in bind_tools(agent).values()]
+    if bound is None:
+        bound = bind_tools(agent)
+    tools = [tool.schema.to_tool() for tool in bound.values()]
     model_name = model_override or (agent.model if isinstance(agent.model, str) else None)
     return ModelRequest(
         model=model_name,

@@ -12,9 +12,7 @@ from __future__ import annotations
 try:
     import mcp as _mcp  # noqa: F401 - fail early with an install hint
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "swarmlet.mcp needs the 'mcp' package: pip install 'swarmlet[mcp]'"
-    ) from exc
+    raise ImportError("swarmlet.mcp needs the 'mcp' package: pip install 'swarmlet[mcp]'") from exc
 
 from swarmlet.exceptions import MCPServerError
 from swarmlet.mcp.server import MCPServer

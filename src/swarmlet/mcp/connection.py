@@ -98,7 +98,8 @@ class Connection:
         self._tools: list[mcp_types.Tool] | None = None
         self._generation = 0
         self._listing: asyncio.Future[list[mcp_types.Tool]] | None = None
-        self.connects = 0  # how many times a connection was established (tests, logs)
+        self.connects = 0  # how many times a connection was established
+        self.connected = False
 
     # ------------------------------------------------------------------ the public surface
 
@@ -196,13 +197,18 @@ class Connection:
                 if await self._connected_session(job, jobs):
                     return
             except Exception as exc:
-                if self.connects > connects:  # it failed after connecting: its jobs were told
-                    name = self.settings.name
-                    logger.warning("MCP server %r lost the connection: %s", name, _describe(_leaf(exc)))
-                    continue
-                error = self._connect_error(exc)
-                _fail(job, error)
-                _fail_waiting(jobs, error)  # they waited for this same attempt
+                self._after_failure(exc, job, jobs, connected=self.connects > connects)
+
+    def _after_failure(
+        self, exc: Exception, job: _Job, jobs: asyncio.Queue[_Job | None], *, connected: bool
+    ) -> None:
+        if connected:  # the connection broke after it was up: its calls have been told
+            detail = _describe(_leaf(exc))
+            logger.warning("MCP server %r lost the connection: %s", self.settings.name, detail)
+            return
+        error = self._connect_error(exc)
+        _fail(job, error)
+        _fail_waiting(jobs, error)  # they waited for this same attempt
 
     async def _connected_session(self, first: _Job, jobs: asyncio.Queue[_Job | None]) -> bool:
         """One connection's life; True when it ended because the server was closed."""
@@ -215,10 +221,15 @@ class Connection:
                 connecting.deadline = math.inf
                 self.connects += 1
                 logger.info("MCP server %r connected (%s)", self.settings.name, _version(client))
+                # A new connection may be a new server process: list its tools afresh. (The
+                # old list is kept while disconnected, so a run can still offer the tools and
+                # a call reports the failure, rather than the tools silently vanishing.)
+                self._tools = None  # (a listing waiting for this connection stays valid)
+                self.connected = True
                 try:
                     return await self._serve(client, first, jobs, lost)
                 finally:
-                    self.invalidate_tools()
+                    self.connected = False
         raise TimeoutError(f"no answer to the initialise handshake within {timeout} s")
 
     def _client(self, lost: anyio.Event) -> AbstractAsyncContextManager[Client]:
@@ -286,7 +297,8 @@ class Connection:
     # ------------------------------------------------------------------ errors
 
     def _error(self, detail: str) -> MCPServerError:
-        return MCPServerError(f"MCP server {self.settings.name!r} {detail}", server=self.settings.name)
+        name = self.settings.name
+        return MCPServerError(f"MCP server {name!r} {detail}", server=name)
 
     def _connect_error(self, exc: BaseException) -> MCPServerError:
         cause = _leaf(exc)

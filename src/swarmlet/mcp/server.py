@@ -173,6 +173,16 @@ class MCPServer:
     def __deepcopy__(self, memo: dict[int, Any]) -> MCPServer:
         return self
 
+    @property
+    def connected(self) -> bool:
+        """Whether a connection is open right now (it is opened on demand)."""
+        return self._connection.connected
+
+    @property
+    def connections(self) -> int:
+        """How many connections were opened so far (more than one means reconnects)."""
+        return self._connection.connects
+
     # ------------------------------------------------------------------ lifecycle
 
     async def connect(self) -> None:
@@ -192,7 +202,10 @@ class MCPServer:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.close()
 
@@ -201,7 +214,10 @@ class MCPServer:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         call_sync(self._connection.close())
 

@@ -78,8 +78,10 @@ def _closed(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 def _is_object(schema: Mapping[str, Any]) -> bool:
     kind = schema.get("type")
-    return kind == "object" or (isinstance(kind, list) and "object" in kind) or (
-        "properties" in schema
+    return (
+        kind == "object"
+        or (isinstance(kind, list) and "object" in kind)
+        or ("properties" in schema)
     )
 
 
