@@ -132,7 +132,7 @@ async def test_the_server_process_gets_a_minimal_environment(
 
 
 def test_agent_rejects_things_that_are_not_servers() -> None:
-    with pytest.raises(ValueError, match="mcp_servers takes swarmlet.mcp.MCPServer"):
+    with pytest.raises(ValueError, match=r"mcp_servers takes swarmlet\.mcp\.MCPServer"):
         Agent(mcp_servers=["python server.py"])
 
 
@@ -237,7 +237,7 @@ async def _until(condition: Any, step: float = 0.02) -> None:
 async def test_a_server_that_never_answers_initialise_fails_in_bounded_time() -> None:
     server = stdio_server("silent", connect_timeout=0.5)
     started = time.monotonic()
-    with pytest.raises(MCPServerError, match="initialise handshake within 0.5 s") as caught:
+    with pytest.raises(MCPServerError, match=r"initialise handshake within 0\.5 s") as caught:
         await bounded(server.call_tool("anything"))
     assert caught.value.server == server.name
     assert time.monotonic() - started < 15  # 0.5 s, plus the bounded shutdown of the process
