@@ -39,7 +39,7 @@ def free_port() -> int:
         return port
 
 
-def _wait_listening(port: int, process: subprocess.Popen[bytes], seconds: float = 20.0) -> None:
+def wait_listening(port: int, process: subprocess.Popen[bytes], seconds: float = 20.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -58,7 +58,7 @@ def http_server_process(port: int, token: str | None = None) -> Iterator[subproc
         command += ["--token", token]
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
     try:
-        _wait_listening(port, process)
+        wait_listening(port, process)
         yield process
     finally:
         process.terminate()

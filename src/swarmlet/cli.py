@@ -9,6 +9,7 @@
     swarmlet serve my_agents.py:triage        # HTTP API + web UI (needs swarmlet[server])
     swarmlet serve --example airline
     swarmlet batch my_agents.py:triage inputs.jsonl --out results.jsonl --resume
+    swarmlet mcp my_agents.py:triage --transport http   # a swarm as an MCP server (swarmlet[mcp])
 
 The model endpoint is chosen by :mod:`swarmlet.config`. A configuration problem (bad URL,
 refused key, unknown model, missing offline model) prints one paragraph and exits with 2;
@@ -27,6 +28,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from enum import Enum
 from pathlib import Path
 from types import ModuleType
 from typing import Annotated, Any, Optional
@@ -338,6 +340,57 @@ def _server_module(name: str) -> ModuleType:
             f"swarmlet serve needs the server extra ({exc}); "
             "install it with: pip install 'swarmlet[server]'"
         ) from None
+
+
+class MCPTransport(str, Enum):
+    """How ``swarmlet mcp`` talks to its clients."""
+
+    stdio = "stdio"
+    http = "http"
+
+
+@app.command("mcp")
+def mcp_(
+    target: Annotated[str, typer.Argument(metavar="MODULE:AGENT", help="e.g. app.py:triage")],
+    transport: Annotated[MCPTransport, typer.Option(help="stdio or streamable HTTP.")] = (
+        MCPTransport.stdio
+    ),
+    host: Annotated[str, typer.Option(help="HTTP address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="HTTP port to listen on.")] = 8000,
+    tool_name: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Name of the MCP tool (default: ask_<agent name>)."),
+    ] = None,
+    context: ContextOption = None,
+    context_file: ContextFileOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+) -> None:
+    """Serve a swarm as an MCP server: one tool that runs it on a request and answers.
+
+    Over HTTP, set SWARMLET_MCP_TOKEN to require 'Authorization: Bearer <token>'.
+    """
+    with _friendly_errors():
+        try:
+            expose = importlib.import_module("swarmlet.mcp.expose")
+        except ImportError as exc:
+            raise UsageError(
+                f"swarmlet mcp needs the mcp extra ({exc}); install it with: "
+                "pip install 'swarmlet[mcp]'"
+            ) from None
+        from swarmlet.core import Swarm
+
+        agent = load_agent(target)
+        variables = _context(context, context_file)
+        resolved = _resolve(agent, model, base_url)
+        server = expose.swarm_mcp_server(
+            agent,
+            Swarm(client=resolved.client if resolved else None),
+            model_override=resolved.model_override if resolved else None,
+            context_variables=variables,
+            tool_name=tool_name,
+        )
+        expose.serve_swarm(server, transport.value, host, port)
 
 
 @app.command("eval")
