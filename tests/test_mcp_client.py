@@ -370,3 +370,87 @@ def test_http_url_must_be_http() -> None:
 
     with pytest.raises(UsageError, match="http"):
         MCPServer.http("ftp://example.invalid/mcp")
+
+
+# --------------------------------------------------------------------------- tool options
+
+
+async def test_tool_options_rename_describe_and_time_out_mcp_tools() -> None:
+    from swarmlet.schema import ToolOptions
+
+    def options(tool: Any) -> ToolOptions | None:
+        if tool.name == "add":
+            return ToolOptions(name="plus", description="Sum two numbers.")
+        if tool.name == "slow":
+            return ToolOptions(timeout=0.3)
+        return None
+
+    server = stdio_server(tool_options=options)
+    try:
+        response, model = await _run(
+            server, tool_call("plus", {"a": 1, "b": 2}), tool_call("slow", {"seconds": 5})
+        )
+    finally:
+        await bounded(server.close())
+    offered = _offered(model, 0)
+    assert "add" not in offered and offered["plus"]["description"] == "Sum two numbers."
+    added, timed_out = _tool_messages(response.messages)
+    assert added == "3"
+    assert "did not finish within 0.3 s" in timed_out
+
+
+# --------------------------------------------------------------------------- web frameworks
+
+
+def test_a_starlette_app_opens_the_server_in_its_lifespan_and_shares_it() -> None:
+    import contextlib
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    server = stdio_server()
+    agent = Agent(name="Worker", mcp_servers=[server])
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with server:  # opened on the app's loop, used from request handlers
+            yield
+
+    async def add(request: Request) -> JSONResponse:
+        a = int(request.query_params["a"])
+        model = ScriptedModel([tool_call("add", {"a": a, "b": 1}), "done"])
+        response = await Swarm(client=model).run_async(agent, USER)
+        return JSONResponse({"result": _tool_messages(response.messages)[0]})
+
+    app = Starlette(routes=[Route("/add", add)], lifespan=lifespan)
+    with TestClient(app) as client:
+        results = [client.get("/add", params={"a": i}).json()["result"] for i in range(5)]
+        assert server.connected
+    assert results == ["1", "2", "3", "4", "5"]
+    assert server.connections == 1 and not server.connected
+
+
+# --------------------------------------------------------------------------- the docs' example
+
+
+def test_the_docs_example_runs_offline() -> None:
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    done = subprocess.run(
+        [sys.executable, str(root / "examples" / "mcp_tools.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "order_status -> shipped",
+        "order_status -> packing",
+        "A1 has shipped; B2 is being packed.",
+    ]

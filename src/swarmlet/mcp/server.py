@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import dataclasses
 import logging
 import sys
 import weakref
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -32,6 +33,8 @@ from swarmlet.exceptions import UsageError
 from swarmlet.mcp._loop import call_on_loop, call_sync
 from swarmlet.mcp.connection import Connection, ConnectionSettings
 from swarmlet.mcp.tools import render_result, tool_schema
+from swarmlet.schema import ToolOptions
+from swarmlet.schema import tool as attach_options
 from swarmlet.tools import BoundTool
 
 if TYPE_CHECKING:
@@ -53,6 +56,9 @@ _HTTP_TIMEOUT = httpx2.Timeout(30.0, read=300.0)
 
 _LIVE: weakref.WeakSet[MCPServer] = weakref.WeakSet()
 
+ToolOptionsSource = ToolOptions | Callable[[mcp_types.Tool], ToolOptions | None] | None
+"""Options for an MCP server's tools: one for all, or a function of each tool."""
+
 
 class MCPServer:
     """An MCP server whose tools an agent may call: ``Agent(mcp_servers=[server])``.
@@ -73,6 +79,10 @@ class MCPServer:
         call_timeout: seconds one tool call may take; ``None`` waits forever.
         cache_tools: keep the tool list until the server says it changed (default); with
             ``False`` the tools are listed again for every model request.
+        tool_options: :class:`~swarmlet.schema.ToolOptions` for the server's tools, as for a
+            function decorated with :func:`swarmlet.tool` (name, description, strict,
+            timeout, and whatever else tools accept, such as guardrails): one value for all
+            tools, or a function of the MCP tool returning its options (or ``None``).
     """
 
     def __init__(
@@ -83,12 +93,14 @@ class MCPServer:
         connect_timeout: float = CONNECT_TIMEOUT,
         call_timeout: float | None = CALL_TIMEOUT,
         cache_tools: bool = True,
+        tool_options: ToolOptionsSource = None,
     ) -> None:
         _check_timeout("connect_timeout", connect_timeout)
         if call_timeout is not None:
             _check_timeout("call_timeout", call_timeout)
         self.name = name
         self.cache_tools = cache_tools
+        self.tool_options = tool_options
         settings = ConnectionSettings(
             name, open_transport, connect_timeout, call_timeout, _swarmlet_version()
         )
@@ -107,6 +119,7 @@ class MCPServer:
         connect_timeout: float = CONNECT_TIMEOUT,
         call_timeout: float | None = CALL_TIMEOUT,
         cache_tools: bool = True,
+        tool_options: ToolOptionsSource = None,
     ) -> MCPServer:
         """A server swarmlet starts as a subprocess and talks to over stdin/stdout.
 
@@ -128,6 +141,7 @@ class MCPServer:
             connect_timeout=connect_timeout,
             call_timeout=call_timeout,
             cache_tools=cache_tools,
+            tool_options=tool_options,
         )
 
     @classmethod
@@ -140,6 +154,7 @@ class MCPServer:
         connect_timeout: float = CONNECT_TIMEOUT,
         call_timeout: float | None = CALL_TIMEOUT,
         cache_tools: bool = True,
+        tool_options: ToolOptionsSource = None,
     ) -> MCPServer:
         """A server at a streamable HTTP endpoint, e.g. ``http://127.0.0.1:8000/mcp``.
 
@@ -161,6 +176,7 @@ class MCPServer:
             connect_timeout=connect_timeout,
             call_timeout=call_timeout,
             cache_tools=cache_tools,
+            tool_options=tool_options,
         )
 
     def __repr__(self) -> str:
@@ -244,14 +260,28 @@ class MCPServer:
         return [self._bind(tool, agent) for tool in await self.list_tools()]
 
     def _bind(self, tool: mcp_types.Tool, agent: Agent) -> BoundTool:
-        schema = tool_schema(tool, strict=agent.strict)
+        options = self._options_for(tool)
+        strict = agent.strict if options.strict is None else options.strict
+        schema = tool_schema(tool, strict=strict, name=options.name)
+        if options.description:
+            schema = dataclasses.replace(schema, description=options.description)
         server_name = tool.name
 
         async def call_mcp_tool(**arguments: Any) -> str:
             return render_result(await self.call_tool(server_name, arguments))
 
         call_mcp_tool.__qualname__ = call_mcp_tool.__name__ = schema.name
-        return BoundTool(call_mcp_tool, schema, agent.tool_timeout)
+        # The options ride on the function, where the run loop looks for a tool's options
+        # (guardrails included), exactly as for a function decorated with @swarmlet.tool.
+        fields = {field.name: getattr(options, field.name) for field in dataclasses.fields(options)}
+        attach_options(**fields)(call_mcp_tool)
+        timeout = options.timeout if options.timeout is not None else agent.tool_timeout
+        return BoundTool(call_mcp_tool, schema, timeout)
+
+    def _options_for(self, tool: mcp_types.Tool) -> ToolOptions:
+        source = self.tool_options
+        options = source(tool) if callable(source) else source
+        return options if options is not None else ToolOptions()
 
 
 async def _invalidate(connection: Connection) -> None:

@@ -43,14 +43,14 @@ def api_name(name: str) -> str:
     return _API_NAME.sub("_", name)[:_MAX_NAME] or "tool"
 
 
-def tool_schema(tool: mcp_types.Tool, *, strict: bool) -> FunctionSchema:
-    """The function description the model sees for ``tool``."""
+def tool_schema(tool: mcp_types.Tool, *, strict: bool, name: str | None = None) -> FunctionSchema:
+    """The function description the model sees for ``tool`` (``name`` overrides its name)."""
     parameters: dict[str, Any] = dict(tool.input_schema)
     use_strict = strict and fits_strict(parameters)
     if use_strict:
         parameters = _closed(parameters)
     description = tool.description or tool.title or tool.name
-    return FunctionSchema(api_name(tool.name), description, parameters, strict=use_strict)
+    return FunctionSchema(api_name(name or tool.name), description, parameters, strict=use_strict)
 
 
 def fits_strict(schema: Mapping[str, Any]) -> bool:
