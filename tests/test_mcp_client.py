@@ -454,3 +454,18 @@ def test_the_docs_example_runs_offline() -> None:
         "order_status -> packing",
         "A1 has shipped; B2 is being packed.",
     ]
+
+
+async def test_a_pickled_server_connects_on_its_own(shared_server: MCPServer) -> None:
+    import copy
+    import pickle
+
+    agent = Agent(name="Worker", mcp_servers=[shared_server])
+    assert copy.deepcopy(agent).mcp_servers[0] is shared_server  # a shared handle, not copied
+    clone = pickle.loads(pickle.dumps(shared_server))
+    try:
+        result = await bounded(clone.call_tool("add", {"a": 1, "b": 1}))
+        assert result.content[0].text == "2"  # type: ignore[union-attr]
+        assert clone.connections == 1 and clone.name == shared_server.name
+    finally:
+        await bounded(clone.close())

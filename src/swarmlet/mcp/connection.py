@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -92,13 +93,17 @@ class Connection:
 
     def __init__(self, settings: ConnectionSettings) -> None:
         self.settings = settings
+        self._forget_connection()
+        self.connects = 0  # how many times a connection was established
+
+    def _forget_connection(self) -> None:
+        self._pid = os.getpid()
         self._jobs: asyncio.Queue[_Job | None] | None = None
         self._owner: asyncio.Task[None] | None = None
         self._ending = ""  # why in-flight jobs are being cancelled
         self._tools: list[mcp_types.Tool] | None = None
         self._generation = 0
         self._listing: asyncio.Future[list[mcp_types.Tool]] | None = None
-        self.connects = 0  # how many times a connection was established
         self.connected = False
 
     # ------------------------------------------------------------------ the public surface
@@ -178,6 +183,8 @@ class Connection:
     # ------------------------------------------------------------------ the owner task
 
     def _start(self) -> asyncio.Queue[_Job | None]:
+        if self._pid != os.getpid():  # a forked child: the parent's connection is not ours
+            self._forget_connection()
         if self._jobs is None:
             self._jobs = asyncio.Queue()
         if not self.running:

@@ -131,12 +131,8 @@ class MCPServer:
         parameters = StdioServerParameters(
             command=command, args=list(args), env=dict(env) if env else None, cwd=cwd
         )
-
-        def open_transport() -> Transport:
-            return stdio_client(parameters, errlog=_errlog())
-
         return cls(
-            open_transport,
+            _StdioTransport(parameters),
             name=name or _stdio_name(command, args),
             connect_timeout=connect_timeout,
             call_timeout=call_timeout,
@@ -163,15 +159,11 @@ class MCPServer:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"MCP server URL must be http(s)://host/..., got {url!r}")
-        header_copy = dict(headers or {})
-
-        def open_transport() -> Transport:
-            return _http_transport(url, header_copy)
 
         # The name leaves out user info and the query string, where credentials hide.
         default_name = f"{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
         return cls(
-            open_transport,
+            _HttpTransport(url, dict(headers or {})),
             name=name or default_name,
             connect_timeout=connect_timeout,
             call_timeout=call_timeout,
@@ -188,6 +180,18 @@ class MCPServer:
 
     def __deepcopy__(self, memo: dict[int, Any]) -> MCPServer:
         return self
+
+    # Pickled (e.g. with an agent sent to another process): the settings travel, and the
+    # copy opens a connection of its own when first used.
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_connection"] = self._connection.settings
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["_connection"] = Connection(state["_connection"])
+        self.__dict__.update(state)
+        _LIVE.add(self)
 
     @property
     def connected(self) -> bool:
@@ -286,6 +290,27 @@ class MCPServer:
 
 async def _invalidate(connection: Connection) -> None:
     connection.invalidate_tools()
+
+
+@dataclasses.dataclass(frozen=True)
+class _StdioTransport:
+    """Opens a stdio transport (a class, not a closure, so a server can be pickled)."""
+
+    parameters: StdioServerParameters
+
+    def __call__(self) -> Transport:
+        return stdio_client(self.parameters, errlog=_errlog())
+
+
+@dataclasses.dataclass(frozen=True)
+class _HttpTransport:
+    """Opens a streamable HTTP transport with its own HTTP client."""
+
+    url: str
+    headers: dict[str, str] = dataclasses.field(repr=False)  # may hold credentials
+
+    def __call__(self) -> Transport:
+        return _http_transport(self.url, self.headers)
 
 
 @asynccontextmanager
