@@ -469,3 +469,40 @@ async def test_a_pickled_server_connects_on_its_own(shared_server: MCPServer) ->
         assert clone.connections == 1 and clone.name == shared_server.name
     finally:
         await bounded(clone.close())
+
+
+async def test_tool_guardrails_apply_to_mcp_tools() -> None:
+    from swarmlet.exceptions import ToolGuardrailTripped
+    from swarmlet.guardrails import GuardrailResult, ToolCallInput
+    from swarmlet.schema import ToolOptions
+
+    seen: list[tuple[str, Any]] = []
+
+    def small_sums_only(call: ToolCallInput) -> GuardrailResult:
+        seen.append((call.name, call.arguments))
+        if call.arguments.get("a", 0) > 100:
+            return GuardrailResult.replace("Refused: sums above 100 need approval.")
+        return GuardrailResult(tripped=False)
+
+    def no_secrets_out(call: ToolCallInput) -> bool:
+        return "secret" in (call.result or "")  # True trips: the run stops
+
+    options = ToolOptions(before=(small_sums_only,), after=(no_secrets_out,))
+    server = MCPServer.stdio(
+        sys.executable,
+        [str(Path(__file__).with_name("mcp_test_server.py")), "tools"],
+        tool_options=lambda tool: options if tool.name in ("add", "greet") else None,
+    )
+    try:
+        response, _ = await _run(
+            server, tool_call("add", {"a": 500, "b": 1}), tool_call("add", {"a": 5, "b": 1})
+        )
+        refused, added = _tool_messages(response.messages)
+        assert refused == "Refused: sums above 100 need approval."  # the tool did not run
+        assert added == "6"
+        assert seen == [("add", {"a": 500, "b": 1}), ("add", {"a": 5, "b": 1})]
+
+        with pytest.raises(ToolGuardrailTripped):
+            await _run(server, tool_call("greet", {"name": "secret agent"}))
+    finally:
+        await bounded(server.close())
