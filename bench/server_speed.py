@@ -4,7 +4,8 @@
 
 Runs the bench server process and drives it with the aiohttp floor client (sequential and
 streamed) and with swarmlet-fasthttp (1,000 concurrent conversations at 200 ms latency), then
-prints the server process's CPU ms per conversation and the client's wall time for each. Used
+prints the server process's CPU ms per conversation and the client's CPU and wall time for
+each. Used
 to compare server implementations (docs/benchmarks.md, "The scripted server"): ``--src`` puts
 another checkout's ``src`` first on the server's path, e.g. one made with
 ``git worktree add /tmp/old <commit>``.
@@ -47,6 +48,7 @@ def main() -> None:
                 "n": n,
                 "status": result["status"],
                 "server_cpu_ms_per_conv": round(result.get("server_cpu_ms_per_conv", 0), 3),
+                "client_cpu_ms_per_conv": round(result.get("cpu_ms_per_conv", 0), 3),
                 "client_wall_s": round(result.get("wall_s", 0), 2),
                 "load": result["load_before"],
             }

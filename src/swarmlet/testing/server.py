@@ -406,14 +406,19 @@ class ScriptedServer:
         holes = self._holes(body, encoded, b"chat.completion.chunk", size)
         headers = {"content-type": "text/event-stream", "cache-control": "no-cache"}
         headers.update(reply.headers)
-        # cut_stream: the events so far, then the connection closes with no chunked terminator.
-        cut = reply.fault == "cut_stream"
-        response = _Broken(headers=headers) if cut else web.StreamResponse(headers=headers)
-        response.enable_chunked_encoding()
-        await response.prepare(request)
-        # One write for all events: a write per event would cost a send() each.
-        await response.write(b"".join([fill(t, holes) for t in encoded.templates]))
-        return response
+        # All events in one chunk: aiohttp sends head, chunk and terminator in one send() (a
+        # write per event would cost a send() each).
+        events = b"".join([fill(t, holes) for t in encoded.templates])
+        if reply.fault != "cut_stream":
+            whole = web.Response(body=events, headers=headers)
+            whole.enable_chunked_encoding()
+            return whole
+        # The events so far, then the connection closes with no chunked terminator.
+        cut = _Broken(headers=headers)
+        cut.enable_chunked_encoding()
+        await cut.prepare(request)
+        await cut.write(events)
+        return cut
 
 
 # ---------------------------------------------------------------------------------------------
