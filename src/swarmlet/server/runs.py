@@ -81,12 +81,19 @@ class RunRecord:
 
     async def follow(self, after: int = -1) -> AsyncIterator[tuple[int, str, str]]:
         """Yield ``(index, type, json_text)`` for every event after index ``after``, live."""
+        async for batch in self.follow_batches(after):
+            for item in batch:
+                yield item
+
+    async def follow_batches(self, after: int = -1) -> AsyncIterator[list[tuple[int, str, str]]]:
+        """Like :meth:`follow`, but everything already there at once (one write per batch)."""
         index = after + 1
         while True:
-            while index < len(self.events):
-                kind, text = self.events[index]
-                yield index, kind, text
-                index += 1
+            if index < len(self.events):
+                batch = [(i, *self.events[i]) for i in range(index, len(self.events))]
+                index += len(batch)
+                yield batch
+                continue
             if self.done:
                 return
             await self._wait_beyond(index)
