@@ -177,3 +177,25 @@ def test_a_dropped_provider_closes_its_session_on_a_loop_that_lives_on(
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+def test_exit_after_sync_runs_closes_sessions_without_errors() -> None:
+    # At interpreter exit the provider's finaliser and the loop's own shutdown may both try to
+    # close a session; that must stay silent (no "aclose(): ... already running").
+    code = (
+        "from swarmlet import Agent, Swarm\n"
+        "from swarmlet.models.fast_http import FastHTTPModel\n"
+        "from swarmlet.testing.server import ScriptedServer\n"
+        "server = ScriptedServer(default_reply='ok').start()\n"
+        "swarm = Swarm(client=FastHTTPModel(base_url=server.base_url, max_retries=0))\n"
+        "for stream in (False, True):\n"
+        "    result = swarm.run(Agent(model='scripted'), [{'role': 'user', 'content': 'hi'}],\n"
+        "                       stream=stream)\n"
+        "    list(result) if stream else print(result.messages[-1]['content'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+    assert "Unclosed" not in result.stderr and "already running" not in result.stderr

@@ -103,8 +103,11 @@ def _close_sessions(
     """Close every session on its own loop (for loops not closed yet), from any thread."""
     for loop, entry in list(sessions.items()):
         if not loop.is_closed():
+            # session.close(), not closer.aclose(): the loop's own shutdown may be closing the
+            # generator at the same moment, and a second aclose() would fail. Closing a session
+            # twice is harmless.
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(loop.create_task, entry.closer.aclose())
+                loop.call_soon_threadsafe(loop.create_task, entry.session.close())
     sessions.clear()
 
 
@@ -221,7 +224,7 @@ class FastHTTPModel(Model):
         mine = self._sessions.pop(asyncio.get_running_loop(), None)
         _close_sessions(self._sessions)
         if mine is not None:
-            await mine.closer.aclose()
+            await mine.session.close()
 
     async def complete(self, request: ModelRequest) -> AssistantMessage:
         """Send ``request`` and return the first choice's message."""
