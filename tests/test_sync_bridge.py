@@ -264,7 +264,8 @@ class _StallingServer:
         return f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
 
     def _serve(self) -> None:
-        conn, _ = self.sock.accept()
+        with self.sock:
+            conn, _ = self.sock.accept()
         with conn:
             data = b""
             while b"\r\n\r\n" not in data:

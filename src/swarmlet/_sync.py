@@ -150,7 +150,7 @@ class ThreadLoop:
         # A thread that ends takes its loop with it (its pools are unreachable from then on);
         # so does the process at exit. Both close the loop's connection pools first.
         _LIVE_LOOPS.add(self.loop)
-        weakref.finalize(threading.current_thread(), _shutdown_in_helper, self.loop)
+        self._owner = _LoopOwner(self.loop)
 
     def open(self) -> ThreadLoop:
         """This bridge, for one sync call (it keeps no per-call state)."""
@@ -233,17 +233,27 @@ def _shutdown(loop: asyncio.AbstractEventLoop) -> None:
 
 
 async def _finish_pending() -> None:
-    await asyncio.get_running_loop().shutdown_asyncgens()
+    # Work already scheduled first (it may be closing a generator the collector finalised:
+    # closing that one again below would fail), then every generator still open.
+    await asyncio.sleep(0)
     pending = asyncio.all_tasks() - {asyncio.current_task()}
     if pending:
         await asyncio.wait(pending, timeout=1.0)
+    await asyncio.get_running_loop().shutdown_asyncgens()
 
 
-def _shutdown_in_helper(loop: asyncio.AbstractEventLoop) -> None:
-    """Shut ``loop`` down from a fresh thread: the finaliser may run on a thread whose own
-    loop is running, where another loop cannot run."""
-    with contextlib.suppress(RuntimeError):  # no new threads at interpreter shutdown
-        threading.Thread(target=_shutdown, args=(loop,), daemon=True).start()
+class _LoopOwner:
+    """Held only by its thread's local storage: dropped when the thread ends, and then shuts
+    the thread's loop down (from a fresh thread: the ending one may be half torn down)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop, self.pid = loop, os.getpid()
+
+    def __del__(self) -> None:
+        if self.loop.is_closed() or self.pid != os.getpid():  # a forked child: not its loop
+            return
+        with contextlib.suppress(Exception):  # no new threads at interpreter shutdown
+            threading.Thread(target=_shutdown, args=(self.loop,), daemon=True).start()
 
 
 @atexit.register
