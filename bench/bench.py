@@ -33,7 +33,7 @@ ASYNC_PEERS = [
     "swarmlet-sdk-aiohttp",
     "openai-agents",
 ]
-SYNC_PEERS = ["openai-swarm", "swarmlet-sync"]
+SYNC_PEERS = ["openai-swarm", "swarmlet-sync", "swarmlet-sync-threads"]
 IMPORTS = {"swarmlet": "swarmlet", "openai-swarm": "swarm", "openai-agents": "agents"}
 IMPORTS["raw-openai"] = "openai"
 # The transport floor (bench/floor.py): sequential and streamed only.
@@ -208,7 +208,7 @@ def plan(quick: bool, frameworks: list[str]) -> list[tuple[str, str, int]]:
     for mode in ("sequential", "streamed"):
         cases += [(f, mode, seq_n) for f in frameworks]
     for f in peers:
-        if f != "swarmlet-sync":
+        if not f.startswith("swarmlet-sync"):
             cases += [(f, "concurrent", n) for n in ((100,) if quick else (100, 1000, 10000))]
     cases += [(f, "tools", tools_n) for f in peers if f not in NO_TOOLS]
     cases += [(f, "tools-async", tools_n) for f in peers if f in ASYNC_PEERS and f not in NO_TOOLS]

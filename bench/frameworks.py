@@ -307,6 +307,22 @@ class SwarmletSync(Framework):
         return str(self.client.run(self.worker, PROMPT).messages[-1]["content"])
 
 
+class SwarmletSyncThreads(SwarmletSync):
+    """The same with ``Swarm(sync_tools="threads")``: sync tools in parallel on a pool.
+
+    The default (``"caller"``) runs them in the calling thread one at a time, as Swarm does;
+    this case measures the other setting of that knob.
+    """
+
+    name = "swarmlet-sync-threads"
+
+    def __init__(self, base_url: str, pool: int) -> None:
+        super().__init__(base_url, pool)
+        import swarmlet
+
+        self.client = swarmlet.Swarm(sync_tools="threads")
+
+
 class OriginalSwarm(Framework):
     """openai/swarm (``pip install openai-swarm``): synchronous, on an ``openai.OpenAI``."""
 
@@ -400,6 +416,7 @@ FRAMEWORKS: dict[str, type[Framework]] = {
         SwarmletFast,
         SwarmletSDKAiohttp,
         SwarmletSync,
+        SwarmletSyncThreads,
         OriginalSwarm,
         AgentsSDK,
     )
