@@ -29,3 +29,14 @@ async def test_lone_surrogates_are_sent_as_replacement_characters(
     assert server.requests[0]["messages"][0]["content"] == "look at report-\ufffd.txt"
     assert server.requests[1]["messages"][0]["content"] == "plain ünïcode"
     assert request.messages[0]["content"] == f"look at {name}"  # the caller's copy is kept
+
+
+def test_sse_parser_joins_pieces_lines_and_multi_line_data() -> None:
+    parser = fast_http._SSEParser()
+    wire = b': comment\r\nevent: x\r\ndata: {"a":\r\ndata:1}\r\n\r\n'
+    wire += b"data: [DONE]\n\ndata: tail"
+    events = []
+    for i in range(0, len(wire), 5):  # arbitrary piece boundaries, even inside "\r\n"
+        events += parser.feed(wire[i : i + 5])
+    assert events == [b'{"a":\n1}', b"[DONE]"]
+    assert parser.close() == [b"tail"]  # a last event without its blank line still counts

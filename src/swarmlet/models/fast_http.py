@@ -247,12 +247,17 @@ class FastHTTPModel(Model):
         ``ModelResponseError``, and one ending without a ``finish_reason`` is kept (logged).
         Leaving early (``break``, cancellation, an error) closes the connection.
         """
+        from aiohttp import ClientError
+
         response = await self._open(self._body(request, stream=True))
         finished = False
         try:
-            async for delta in _deltas(response):
+            # Few generator layers on purpose: every delta passes through each of them.
+            async for delta in checked_stream(_stream_deltas(response)):
                 yield delta
             finished = True
+        except (ClientError, asyncio.TimeoutError) as exc:
+            raise _transport_error(exc) from exc
         finally:
             if finished:
                 response.release()  # read to the end: the connection goes back to the pool
@@ -390,47 +395,53 @@ def _describe(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-async def _sse_data(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    """The ``data`` payload of each server-sent event (multi-line data joined with newlines)."""
-    buffer = b""
-    data: list[bytes] = []
-    async for piece in response.content.iter_any():
-        buffer += piece
-        *lines, buffer = buffer.split(b"\n")
+class _SSEParser:
+    """Server-sent events from body pieces: the ``data`` of each complete event.
+
+    Multi-line data is joined with newlines; other fields (``event:``, ``id:``, ``retry:``)
+    and comments carry nothing a chat completion uses.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._data: list[bytes] = []
+
+    def feed(self, piece: bytes) -> list[bytes]:
+        """The events that ``piece`` completes."""
+        *lines, self._buffer = (self._buffer + piece).split(b"\n")
+        events = []
         for raw in lines:
             line = raw[:-1] if raw.endswith(b"\r") else raw
             if not line:
-                if data:
-                    yield b"\n".join(data)
-                    data = []
+                if self._data:
+                    events.append(b"\n".join(self._data))
+                    self._data = []
             elif line.startswith(b"data:"):
                 value = line[5:]
-                data.append(value[1:] if value.startswith(b" ") else value)
-            # other fields (event:, id:, retry:) and comments carry nothing we use
-    if buffer.strip().startswith(b"data:"):
-        value = buffer.strip()[5:]
-        data.append(value[1:] if value.startswith(b" ") else value)
-    if data:
-        yield b"\n".join(data)
+                self._data.append(value[1:] if value.startswith(b" ") else value)
+        return events
+
+    def close(self) -> list[bytes]:
+        """The last event, when the body ended without its blank line."""
+        rest = self._buffer.strip()
+        if rest.startswith(b"data:"):
+            value = rest[5:]
+            self._data.append(value[1:] if value.startswith(b" ") else value)
+        return [b"\n".join(self._data)] if self._data else []
 
 
-async def _deltas(response: aiohttp.ClientResponse) -> AsyncIterator[MessageDelta]:
-    """The deltas of a streamed response, failures translated as the SDK provider does."""
-    from aiohttp import ClientError
-
-    try:
-        async for delta in checked_stream(_choice_deltas(response)):
-            yield delta
-    except (ClientError, asyncio.TimeoutError) as exc:
-        raise _transport_error(exc) from exc
-
-
-async def _choice_deltas(response: aiohttp.ClientResponse) -> AsyncIterator[MessageDelta]:
+async def _stream_deltas(response: aiohttp.ClientResponse) -> AsyncIterator[MessageDelta]:
     """One delta per server-sent chunk that has a choice, up to ``[DONE]``."""
-    async for data in _sse_data(response):
-        if data == b"[DONE]":
-            break
-        choices = _chunk_choices(data)
+    parser = _SSEParser()
+    async for piece in response.content.iter_any():
+        for data in parser.feed(piece):
+            if data == b"[DONE]":
+                return
+            choices = _chunk_choices(data)
+            if choices:
+                yield _delta_from(choices[0])
+    for data in parser.close():
+        choices = [] if data == b"[DONE]" else _chunk_choices(data)
         if choices:
             yield _delta_from(choices[0])
 
