@@ -597,3 +597,75 @@ def test_a_tool_guardrail_verdict_is_an_event_on_the_tool_span(traces: Traces) -
     assert event.attributes["swarmlet.guardrail.kind"] == "tool_before"
     assert event.attributes["swarmlet.guardrail.replaced"] is True
     assert event.attributes["swarmlet.guardrail.tripped"] is False
+
+
+def test_agent_as_tool_sub_runs_nest_under_their_tool_spans(traces: Traces) -> None:
+    tracer = traces.provider.get_tracer("user-code")
+
+    def query(table: str) -> str:
+        """Query a table (makes a span of its own)."""
+        with tracer.start_as_current_span(f"sql {table}"):
+            return "42 rows"
+
+    prices = Agent(
+        name="Prices",
+        functions=[query],
+        model=ScriptedModel([tool_call("query", {"table": "prices"}), "Prices rose."]),
+    )
+    volumes = Agent(
+        name="Volumes",
+        functions=[query],
+        model=ScriptedModel([tool_call("query", {"table": "volumes"}), "Volumes flat."]),
+    )
+    coordinator = Agent(name="Coordinator", functions=[prices.as_tool(), volumes.as_tool()])
+    triage = Agent(name="Triage")
+
+    def transfer_to_coordinator() -> Agent:
+        """Hand over to the coordinator."""
+        return coordinator
+
+    triage.functions = [transfer_to_coordinator]
+    model = ScriptedModel(
+        [
+            tool_call("transfer_to_coordinator"),
+            [
+                tool_call("prices", {"task": "prices?"}, id="call_prices"),
+                tool_call("volumes", {"task": "volumes?"}, id="call_volumes"),
+            ],
+            "Prices rose on flat volumes.",
+        ]
+    )
+    response = Swarm(client=model).run(triage, USER)
+    assert response.messages[-1]["content"] == "Prices rose on flat volumes."
+    spans = traces.spans
+    coordinator_span = one(spans, "invoke_agent Coordinator")
+    for tool_name, agent_name in (("prices", "Prices"), ("volumes", "Volumes")):
+        tool = one(spans, f"execute_tool {tool_name}")
+        assert parent_of(spans, tool) is coordinator_span
+        sub_agent = one(spans, f"invoke_agent {agent_name}")
+        assert parent_of(spans, sub_agent) is tool
+        children = sorted(
+            (s for s in spans if parent_of(spans, s) is sub_agent), key=lambda s: s.start_time or 0
+        )
+        # The specialists' model is an instance with no model name: the span is just "chat".
+        assert [s.name for s in children] == ["chat", "execute_tool query", "chat"]
+        sql = one(spans, f"sql {tool_name}")
+        assert parent_of(spans, sql) is children[1]  # the sub-run's tool code, under its call
+    assert len(named(spans, "invoke_workflow Triage")) == 1
+    assert named(spans, "invoke_workflow Prices") == []  # a sub-run is not a second trace
+    assert len({span.context.trace_id for span in spans}) == 1
+
+
+def test_a_failing_agent_tool_ends_its_sub_run_spans_failed(traces: Traces) -> None:
+    expert = Agent(name="Expert", model=ScriptedModel([ModelError("expert unavailable")]))
+    boss = Agent(name="Boss", functions=[expert.as_tool()])
+    model = ScriptedModel([tool_call("expert", {"task": "?"}), "Could not ask."])
+    response = Swarm(client=model).run(boss, USER)
+    assert response.messages[-1]["content"] == "Could not ask."
+    sub_agent = one(traces.spans, "invoke_agent Expert")
+    assert parent_of(traces.spans, sub_agent) is one(traces.spans, "execute_tool expert")
+    assert sub_agent.status.status_code is StatusCode.ERROR
+    assert sub_agent.attributes["error.type"] == "ModelError"
+    chat = one(traces.spans, "chat")  # the sub-run's call (its model instance has no name)
+    assert parent_of(traces.spans, chat) is sub_agent
+    assert chat.status.status_code is StatusCode.ERROR
