@@ -32,3 +32,9 @@ def test_hooks_example(capsys: pytest.CaptureFixture[str]) -> None:
         "handoff Triage -> Billing",
     ]
     assert lines[-2:] == ["run ended", "You owe 12 EUR."]
+
+
+def test_approvals_example(capsys: pytest.CaptureFixture[str]) -> None:
+    lines = _run("approvals.py", capsys)
+    assert lines[0].startswith('waiting for approval: transfer({"amount": 500, "to": "Bob"})')
+    assert lines[1:] == ["  (transferring 500 to Bob)", "Done: 500 sent to Bob."]

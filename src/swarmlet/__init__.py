@@ -10,6 +10,7 @@ from swarmlet.exceptions import SwarmletError
 from swarmlet.guardrails import GuardrailResult
 from swarmlet.hooks import RunHooks
 from swarmlet.schema import tool
+from swarmlet.state import RunState
 
 __version__ = "0.1.0"
 
@@ -20,6 +21,7 @@ __all__ = [
     "Response",
     "Result",
     "RunHooks",
+    "RunState",
     "Swarm",
     "SwarmletError",
     "tool",

@@ -172,6 +172,10 @@ class Response(BaseModel):
         sub_runs: the final responses of the sub-runs of agents used as tools
             (:meth:`Agent.as_tool`), keyed by the path of tool-call ids that started them,
             joined with ``/`` (``"call_a"``, or ``"call_a/call_b"`` for one nested inside it).
+        interruptions: tool calls waiting for human approval
+            (:class:`~swarmlet.state.Interruption`); non-empty only when the run paused.
+        state: the paused run's :class:`~swarmlet.state.RunState`, to save, approve or reject
+            calls on, and resume (``client.resume(response.state)``); ``None`` otherwise.
     """
 
     messages: list[dict[str, Any]] = Field(default_factory=list)
@@ -179,3 +183,5 @@ class Response(BaseModel):
     context_variables: dict[str, Any] = Field(default_factory=dict)
     output: Any = None
     sub_runs: dict[str, Response] = Field(default_factory=dict)
+    interruptions: list[Any] = Field(default_factory=list)
+    state: Any = None

@@ -25,6 +25,11 @@ the top-level run down), so ``client.stream`` shows the whole tree live. Swarm's
 ``run`` and ``run_async`` show the top-level run only. The caller's ``Response.sub_runs`` maps
 each sub-run's path to its final :class:`~swarmlet.agent.Response` (its messages, for audits
 and evals).
+
+Approvals. A call in the sub-run that needs approval pauses the sub-run; the tool raises
+:class:`~swarmlet.running.ToolInterrupted` with its state, so the caller's run pauses too and
+lists the call among its interruptions (see :mod:`swarmlet.state`). When the caller resumes,
+this tool is called again with ``current_call().resume_state`` and continues that sub-run.
 """
 
 from __future__ import annotations
@@ -116,7 +121,7 @@ async def _sub_run(
     tool_name: str,
 ) -> Any:
     from swarmlet.agent import Result
-    from swarmlet.running import current_call
+    from swarmlet.running import ToolInterrupted, current_call
 
     depth = _depth.get() + 1
     if depth > max_depth:
@@ -129,6 +134,8 @@ async def _sub_run(
         raise UsageError(f"agent-tool {tool_name!r} can only be called by a swarmlet run")
     _depth.set(depth)  # this tool's task only; the sub-run's own tool calls inherit it
     response = await _drain(call, agent, task, context, max_turns)
+    if response.interruptions:  # the sub-run waits for approval: the caller's run pauses too
+        raise ToolInterrupted(response.state)
     if response.output is None:
         raise RunError(
             f"agent {agent.name!r} gave no final answer within {max_turns} turns",
@@ -163,7 +170,9 @@ async def _drain(
         stream=parent.stream,
         max_turns=max_turns,
     )
-    events = run_events(spec, parent.resolve, parent.executor)
+    # A resumed call continues its paused sub-run (swarmlet.state) instead of starting anew.
+    paused = call.resume_state
+    events = run_events(spec, parent.resolve, parent.executor, paused, resumed=paused is not None)
     async with contextlib.aclosing(events):
         async for event in events:
             call.emit(event)

@@ -14,18 +14,18 @@ from swarmlet import tracing
 from swarmlet._sync import INLINE, bridge_for
 from swarmlet.agent import Agent, AgentFunction, Response, Result
 from swarmlet.events import Event, RunCompleted, to_swarm_events
-from swarmlet.exceptions import RunError, UsageError
+from swarmlet.exceptions import RunError, RunStateError, UsageError
 from swarmlet.fanout import MapInput, ProgressCallback, map_runs
 from swarmlet.hooks import RunHooks
 from swarmlet.loop import RunSpec, run_events
 from swarmlet.messages import as_messages
 from swarmlet.models.base import Model, provider_kind
 from swarmlet.schema import CONTEXT_PARAMETER
+from swarmlet.state import RunState
 from swarmlet.util import debug_print, function_to_json, merge_chunk
 
 if TYPE_CHECKING:
     from swarmlet.sessions.session import Session
-    from swarmlet.state import RunState
 
 __all__ = [  # Swarm and what swarm.core also offers (Swarm programs import them from there)
     "SYNC_TOOLS",
@@ -337,6 +337,66 @@ class Swarm:
         )
         return await _final_response(events)
 
+    def resume_stream(
+        self,
+        state: RunState,
+        *,
+        stream: bool = True,
+        debug: bool = False,
+        max_turns: float = float("inf"),
+        model_override: str | None = None,
+        execute_tools: bool = True,
+        hooks: RunHooks | None = None,
+        output_guardrails: Sequence[Any] = (),
+        sync_tools: SyncTools | None = None,
+    ) -> AsyncGenerator[Event, None]:
+        """Continue a paused run where it stopped, yielding its events (see :meth:`resume`).
+
+        Raises:
+            RunStateError: ``state`` was already resumed (load it from JSON again to retry).
+        """
+        spec = _resume_spec(
+            state, stream, max_turns, model_override, execute_tools, hooks, output_guardrails
+        )
+        executor = self._executor(sync_tools, INLINE, sync_api=False)
+        events = run_events(spec, self._resolve, executor, state, resumed=True)
+        return _with_debug(tracing.observe(events, spec, self._resolve), debug)
+
+    async def resume_async(self, state: RunState, **options: Any) -> Response:
+        """Continue a paused run; the options are :meth:`resume_stream`'s (not ``stream``).
+
+        Approved calls run, rejected ones are reported to the model as declined, calls still
+        undecided keep the run paused (the returned ``Response`` has ``interruptions`` again).
+        """
+        return await _final_response(self.resume_stream(state, **{**options, "stream": False}))
+
+    def resume(
+        self,
+        state: RunState,
+        *,
+        debug: bool = False,
+        max_turns: float = float("inf"),
+        model_override: str | None = None,
+        execute_tools: bool = True,
+        hooks: RunHooks | None = None,
+        output_guardrails: Sequence[Any] = (),
+        sync_tools: SyncTools | None = None,
+    ) -> Response:
+        """Continue a paused run (``response.state``, or ``RunState.from_json(...)``).
+
+        ``max_turns`` counts on from the model calls already made; input guardrails are not
+        run again. Sync tools run as in :meth:`run`.
+        """
+        spec = _resume_spec(
+            state, False, max_turns, model_override, execute_tools, hooks, output_guardrails
+        )
+        bridge = bridge_for(self._needs_shared_loop)
+        executor = self._executor(sync_tools, bridge.caller_executor, sync_api=True)
+        events = run_events(spec, self._resolve, executor, state, resumed=True)
+        return bridge.run(
+            _final_response(_with_debug(tracing.observe(events, spec, self._resolve), debug))
+        )
+
     @overload
     def run(
         self,
@@ -491,6 +551,36 @@ class Swarm:
 def _check_sync_tools(sync_tools: object) -> None:
     if sync_tools is not None and sync_tools not in SYNC_TOOLS:
         raise UsageError(f"sync_tools must be 'caller', 'threads' or None, got {sync_tools!r}")
+
+
+def _resume_spec(
+    state: RunState,
+    stream: bool,
+    max_turns: float,
+    model_override: str | None,
+    execute_tools: bool,
+    hooks: RunHooks | None,
+    output_guardrails: Sequence[Any],
+) -> RunSpec:
+    """The options of a resumed run; marks ``state`` as resumed (a resume changes it)."""
+    if not isinstance(state, RunState):
+        raise UsageError(f"resume takes a RunState, got {type(state).__name__}")
+    if state.resumed:
+        raise RunStateError(
+            "this RunState was already resumed; a resumed run changes it, so load the "
+            "saved JSON again (RunState.from_json) to resume from the same point"
+        )
+    state.resumed = True
+    return RunSpec(
+        agent=state.agent,
+        messages=[],
+        model_override=model_override,
+        stream=stream,
+        max_turns=max_turns,
+        execute_tools=execute_tools,
+        hooks=hooks,
+        output_guardrails=list(output_guardrails),
+    )
 
 
 async def _final_response(events: AsyncGenerator[Event, None]) -> Response:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AgentStarted",
+    "ApprovalRequested",
     "Event",
     "GuardrailChecked",
     "Handoff",
@@ -173,6 +174,17 @@ class ToolCallFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class ApprovalRequested:
+    """A tool call needs approval: it waits, and the run pauses at the end of the turn."""
+
+    agent: Agent
+    call_id: str
+    name: str
+    arguments: str
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Handoff:
     """The conversation passed from ``from_agent`` to ``to_agent``."""
 
@@ -210,6 +222,7 @@ Event = (
     | MessageCompleted
     | ToolCallStarted
     | ToolCallFinished
+    | ApprovalRequested
     | Handoff
     | RunCompleted
     | RunFailed

@@ -7,6 +7,8 @@
     │   └── SchemaError                a function cannot be described as a tool
     ├── ConfigurationError             no usable endpoint: missing key, bad URL, unknown model
     ├── ToolArgumentsError             a model's tool arguments do not fit the function
+    ├── RunStateError                  a saved run state cannot be used (version, digest, agent,
+    │                                  call id): nothing of it runs
     └── RunError                       a run stopped; ``.response`` holds everything produced so far
         ├── ModelError                 the model endpoint failed after the client's retries
         │   ├── ModelTimeoutError      ... by timing out
@@ -56,6 +58,7 @@ __all__ = [
     "OutputGuardrailTripped",
     "OutputValidationError",
     "RunError",
+    "RunStateError",
     "SchemaError",
     "ScriptExhaustedError",
     "SwarmletError",
@@ -83,6 +86,12 @@ class ConfigurationError(SwarmletError, ValueError):
 
 class ToolArgumentsError(SwarmletError):
     """Arguments sent by a model are not valid JSON, not an object, or fail validation."""
+
+
+class RunStateError(SwarmletError, ValueError):
+    """A saved run state cannot be used: it is not a run state, its version is not supported,
+    its digest or signature does not match, it names an unknown agent, or a call id given to
+    approve/reject is not waiting for a decision. Nothing of such a state is executed."""
 
 
 class RunError(SwarmletError):

@@ -55,14 +55,16 @@ from swarmlet.outcomes import (
     CallModel,
     Finish,
     HandOff,
+    Interrupted,
     Outcome,
+    ResumeTools,
     RunTools,
     Tripped,
 )
 from swarmlet.output import FinalOutput, accept_answer
 from swarmlet.racing import race
 from swarmlet.running import ParentRun
-from swarmlet.state import RunState
+from swarmlet.state import PendingTurn, RunState
 from swarmlet.toolphase import ToolEnvironment, tool_phase
 from swarmlet.turn import TurnOptions, model_turn, with_position
 
@@ -174,7 +176,12 @@ class _Run:
         if isinstance(outcome, CallModel):
             return self._call_model()
         if isinstance(outcome, RunTools):
-            return tool_phase(self.state, outcome.calls, self._tool_environment())
+            turn = PendingTurn(outcome.calls)
+            return tool_phase(self.state, turn, self._tool_environment(), fresh=True)
+        if isinstance(outcome, ResumeTools):
+            return self._resume_tools()
+        if isinstance(outcome, Interrupted):
+            return self._pause()
         if isinstance(outcome, HandOff):
             return self._hand_off(outcome)
         if isinstance(outcome, Answer):
@@ -195,8 +202,9 @@ class _Run:
             yield item
         if parallel:
             self.parallel_guard = asyncio.ensure_future(self._check_input(parallel))
-        if not any(isinstance(item, Tripped) for item in verdict):
-            yield CallModel()
+        if any(isinstance(item, Tripped) for item in verdict):
+            return
+        yield ResumeTools() if self.state.pending is not None else CallModel()
 
     def _input_guardrails(self) -> list[Guardrail]:
         items = [*self.spec.input_guardrails, *self.state.agent.input_guardrails]
@@ -241,6 +249,18 @@ class _Run:
             items, self.parallel_guard = race(items, self.parallel_guard), None
         async for item in items:
             yield item
+
+    def _resume_tools(self) -> Step:
+        turn = self.state.pending
+        if turn is None:  # pragma: no cover - Begin only resumes a pending turn
+            raise AssertionError("nothing to resume")
+        return tool_phase(self.state, turn, self._tool_environment(), fresh=False)
+
+    async def _pause(self) -> Step:
+        waiting = [i.call_id for i in self.state.interruptions()]
+        logger.debug("run paused: calls %s wait for approval", waiting)
+        self.state.resumed = False  # the state is now this new pause's, to resume again
+        yield Finish("interrupted")
 
     async def _hand_off(self, outcome: HandOff) -> Step:
         logger.debug("handoff: %r -> %r", outcome.from_agent.name, outcome.to_agent.name)

@@ -15,7 +15,10 @@ A run starts at :class:`Begin` (a resumed run too, with ``resumed=True``) and en
         |                            `--(output guardrail trips)--> Tripped
         |--(tool calls)--> RunTools --> CallModel
         |                     |------> HandOff --> CallModel
+        |                     |--(a call needs approval)--> Interrupted --> Finish
         |                     `--(tool guardrail stops)--> Tripped
+
+    Begin(resumed) --(the state has a pending turn)--> ResumeTools --> (as RunTools)
         `--(max_turns reached, or execute_tools=False)--> Finish
 """
 
@@ -34,7 +37,9 @@ __all__ = [
     "CallModel",
     "Finish",
     "HandOff",
+    "Interrupted",
     "Outcome",
+    "ResumeTools",
     "RunTools",
     "Tripped",
 ]
@@ -67,6 +72,16 @@ class RunTools:
 
 
 @dataclass(frozen=True, slots=True)
+class ResumeTools:
+    """Continue the tool turn a paused run stopped in (``RunState.pending``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupted:
+    """Some calls of the tool turn wait for approval; the turn is kept in the state."""
+
+
+@dataclass(frozen=True, slots=True)
 class HandOff:
     """A tool handed the conversation from ``from_agent`` to ``to_agent``."""
 
@@ -83,14 +98,26 @@ class Tripped:
 
 @dataclass(frozen=True, slots=True)
 class Finish:
-    """The run is over; ``reason`` is ``"answer"``, ``"max_turns"`` or ``"execute_tools"``."""
+    """The run is over: ``"answer"``, ``"max_turns"``, ``"execute_tools"``, ``"interrupted"``."""
 
     reason: str
 
 
-Outcome = Begin | CallModel | Answer | RunTools | HandOff | Tripped | Finish
+Outcome = (
+    Begin | CallModel | Answer | RunTools | ResumeTools | HandOff | Interrupted | Tripped | Finish
+)
 """Any outcome of a step."""
 
 
-OUTCOME_TYPES = (Begin, CallModel, Answer, RunTools, HandOff, Tripped, Finish)
+OUTCOME_TYPES = (
+    Begin,
+    CallModel,
+    Answer,
+    RunTools,
+    ResumeTools,
+    HandOff,
+    Interrupted,
+    Tripped,
+    Finish,
+)
 """The classes of :data:`Outcome`, for telling a step's outcome from its events."""

@@ -6,6 +6,10 @@ context). A tool that runs something observable of its own — an agent used as 
 whole sub-run — passes that work's events to :meth:`RunningCall.emit`: they appear in the
 calling run's event stream while the tool is still running, tagged with the call's id in
 their ``path`` (see :mod:`swarmlet.events`), before the call's ``ToolCallFinished``.
+
+A tool that runs a sub-run which pauses for human approval raises :class:`ToolInterrupted`
+with the sub-run's state; the calling run pauses too, and later resumes the call with
+:attr:`RunningCall.resume_state` set (see :mod:`swarmlet.state`).
 """
 
 from __future__ import annotations
@@ -16,12 +20,16 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from swarmlet.agent import Agent
 from swarmlet.events import Event, with_origin
 from swarmlet.models.base import Model, ToolCall
 
-__all__ = ["ParentRun", "RunningCall", "current_call"]
+if TYPE_CHECKING:
+    from swarmlet.state import RunState
+
+__all__ = ["ParentRun", "RunningCall", "ToolInterrupted", "current_call"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +58,9 @@ class RunningCall:
         agent: the agent whose tool this is.
         run: what a sub-run started by this tool reuses from the run (``None`` when the
             tool phase was entered without it).
+        resume_state: when the run resumes a call whose sub-run paused for approval, that
+            sub-run's state: an agent-tool continues it (``resumed=True``) instead of
+            starting a new sub-run. ``None`` otherwise.
     """
 
     call: ToolCall
@@ -58,6 +69,7 @@ class RunningCall:
     _loop: asyncio.AbstractEventLoop
     _loop_thread: int
     run: ParentRun | None = None
+    resume_state: RunState | None = None
 
     def emit(self, event: Event) -> None:
         """Add ``event`` to the run's stream, tagged as coming from this call.
@@ -82,8 +94,30 @@ def current_call() -> RunningCall | None:
 
 
 def enter_call(
-    call: ToolCall, agent: Agent, sink: Callable[[Event], None], run: ParentRun | None = None
+    call: ToolCall,
+    agent: Agent,
+    sink: Callable[[Event], None],
+    run: ParentRun | None = None,
+    resume_state: RunState | None = None,
 ) -> None:
     """Make ``call`` current for the rest of this task (the tool phase runs each in its own)."""
     loop = asyncio.get_running_loop()
-    _current.set(RunningCall(call, agent, sink, loop, threading.get_ident(), run))
+    thread = threading.get_ident()
+    _current.set(RunningCall(call, agent, sink, loop, thread, run, resume_state))
+
+
+class ToolInterrupted(BaseException):
+    """Raised by a tool whose sub-run paused for approval (an agent-tool), with its state.
+
+    A ``BaseException``, like ``asyncio.CancelledError``: it is control flow, and an
+    ``except Exception`` around the sub-run (or the run's own tool error handling) must not
+    turn it into an error message for the model.
+
+    The calling run records ``state`` as the call's sub-run, surfaces its interruptions (with
+    the call's id in their ``path``) and pauses too. When it resumes and the sub-run's calls
+    are decided, the tool is called again with :attr:`RunningCall.resume_state` set.
+    """
+
+    def __init__(self, state: RunState) -> None:
+        super().__init__("the tool's sub-run paused for approval")
+        self.state = state

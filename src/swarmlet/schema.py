@@ -76,6 +76,9 @@ class ToolOptions:
         timeout: seconds a call may take before it is reported to the model as timed out.
         before: tool guardrails checked before a call runs (see :mod:`swarmlet.guardrails`).
         after: tool guardrails checked on a call's result.
+        needs_approval: ``True``, or a predicate (sync or async) on the decoded arguments
+            (a dict): a call that needs approval waits, and the run pauses for a human
+            decision (see :mod:`swarmlet.state`).
     """
 
     name: str | None = None
@@ -84,6 +87,7 @@ class ToolOptions:
     timeout: float | None = None
     before: tuple[Any, ...] = ()
     after: tuple[Any, ...] = ()
+    needs_approval: bool | Callable[[dict[str, Any]], Any] = False
 
 
 @overload
@@ -99,6 +103,7 @@ def tool(
     timeout: float | None = None,
     before: Any = None,
     after: Any = None,
+    needs_approval: bool | Callable[[dict[str, Any]], Any] = False,
 ) -> Callable[[F], F]: ...
 
 
@@ -111,11 +116,13 @@ def tool(
     timeout: float | None = None,
     before: Any = None,
     after: Any = None,
+    needs_approval: bool | Callable[[dict[str, Any]], Any] = False,
 ) -> F | Callable[[F], F]:
     """Attach :class:`ToolOptions` to a function; use as ``@tool`` or ``@tool(strict=True)``.
 
     ``before``/``after`` take a tool guardrail (a function, an Agent or a
-    :class:`~swarmlet.guardrails.Guardrail`) or a list of them.
+    :class:`~swarmlet.guardrails.Guardrail`) or a list of them. ``needs_approval`` makes
+    calls wait for a human decision (``True``, or a predicate on the arguments dict).
 
     The function itself is returned (not a wrapper), so it stays directly callable and
     picklable; the options live on its ``__swarmlet_tool__`` attribute.
@@ -129,6 +136,7 @@ def tool(
         timeout=timeout,
         before=_as_tuple(before),
         after=_as_tuple(after),
+        needs_approval=needs_approval,
     )
 
     def attach(target: F) -> F:

@@ -9,26 +9,42 @@ applied in the model's call order: tool messages appended, context variables mer
 handoff (if several calls hand off in one turn, the last one wins — Swarm's rule) returned as
 the phase's outcome. A tool guardrail that stops the run cancels the turn's other calls and
 applies nothing.
+
+Approvals. A call whose tool has ``needs_approval`` waits; the turn's *other* calls run now
+and their results are held (not yet in the history), so the run pauses with the turn recorded
+in ``RunState.pending`` and nothing of it applied. When the run resumes, approved calls run,
+rejected ones get a tool message saying they were declined, and once no call waits the whole
+turn is applied in call order, as if it had never paused (a handoff one of the held calls
+asked for included). A call whose agent-tool sub-run paused is recorded with that sub-run's
+state and run again, continuing the sub-run, once its calls are decided.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
 from swarmlet.agent import Agent
-from swarmlet.events import Event, GuardrailChecked, ToolCallFinished, ToolCallStarted
+from swarmlet.events import (
+    ApprovalRequested,
+    Event,
+    GuardrailChecked,
+    ToolCallFinished,
+    ToolCallStarted,
+)
 from swarmlet.exceptions import ToolArgumentsError, ToolGuardrailTripped
 from swarmlet.guardrails import AgentRunner, GuardrailResult, ToolCallInput, as_guardrail, check
 from swarmlet.models.base import ToolCall
-from swarmlet.outcomes import CallModel, HandOff, Outcome, Tripped
-from swarmlet.running import ParentRun, enter_call
-from swarmlet.schema import tool_options
-from swarmlet.state import RunState
+from swarmlet.outcomes import CallModel, HandOff, Interrupted, Outcome, Tripped
+from swarmlet.running import ParentRun, ToolInterrupted, enter_call
+from swarmlet.schema import ToolOptions, tool_options
+from swarmlet.state import Approval, PendingTurn, RunState
 from swarmlet.tools import (
     BoundTool,
     ToolOutcome,
@@ -39,6 +55,8 @@ from swarmlet.tools import (
 from swarmlet.turn import offered_tools
 
 __all__ = ["ToolEnvironment", "tool_phase"]
+
+logger = logging.getLogger("swarmlet.tools")
 
 Emit = Callable[[Event], None]
 
@@ -64,6 +82,14 @@ class _Crashed:
 
 
 @dataclass(frozen=True, slots=True)
+class _Paused:
+    """A call's sub-run paused for approval; ``state`` is that sub-run's."""
+
+    call: ToolCall
+    state: RunState
+
+
+@dataclass(frozen=True, slots=True)
 class _Stopped:
     """A tool guardrail stopped the run at this call."""
 
@@ -71,24 +97,80 @@ class _Stopped:
 
 
 async def tool_phase(
-    state: RunState, calls: list[ToolCall], env: ToolEnvironment
+    state: RunState, pending: PendingTurn, env: ToolEnvironment, *, fresh: bool
 ) -> AsyncGenerator[Event | Outcome, None]:
-    """Run ``calls`` for the active agent; end with CallModel, HandOff or Tripped."""
-    agent = state.agent
-    for call in calls:
-        yield ToolCallStarted(agent, call.id, call.name, call.arguments)
-    outcomes: dict[str, ToolOutcome] = {}
-    async for item in _run_calls(state, calls, await offered_tools(state), env):
+    """Run the turn's calls that may run; end with CallModel, HandOff, Interrupted or Tripped.
+
+    ``fresh``: the model just made these calls (approval requirements are evaluated now);
+    otherwise the turn continues a paused run, whose decisions are in ``pending``.
+    """
+    agent, tools = state.agent, await offered_tools(state)
+    if fresh:
+        await _ask_approvals(pending, tools)
+    for call in _rejected(pending):
+        yield _finished(agent, pending.results[call.id])
+    runnable = [c for c in pending.calls if c.id not in pending.results and pending.ready(c.id)]
+    for call in pending.calls:
+        if call in runnable:
+            yield ToolCallStarted(agent, call.id, call.name, call.arguments)
+        elif fresh and call.id in pending.approvals:
+            yield ApprovalRequested(agent, call.id, call.name, call.arguments)
+    resume = {c.id: pending.paused_runs.pop(c.id) for c in runnable if c.id in pending.paused_runs}
+    async for item in _run_calls(state, runnable, tools, env, resume):
         if isinstance(item, _Stopped):
             yield Tripped(item.error)
             return
-        if isinstance(item, ToolOutcome):
-            outcomes[item.call.id] = item
+        if isinstance(item, _Paused):
+            pending.paused_runs[item.call.id] = item.state
+        elif isinstance(item, ToolOutcome):
+            pending.results[item.call.id] = item
             yield _finished(agent, item)
         else:
             yield item
-    handoff = _apply(state, [outcomes[call.id] for call in calls])
-    yield CallModel() if handoff is None else HandOff(agent, handoff)
+    yield _end_of_turn(state, pending)
+
+
+def _end_of_turn(state: RunState, pending: PendingTurn) -> Outcome:
+    """Pause if calls still wait; else apply the whole turn in call order."""
+    if pending.waiting():
+        state.pending = pending
+        return Interrupted()
+    state.pending = None
+    handoff = _apply(state, [pending.results[call.id] for call in pending.calls])
+    return CallModel() if handoff is None else HandOff(state.agent, handoff)
+
+
+async def _ask_approvals(pending: PendingTurn, tools: Mapping[str, BoundTool]) -> None:
+    """Record a pending approval for each call whose tool asks for one."""
+    for call in pending.calls:
+        bound = tools.get(call.name)
+        if bound is not None and await _needs_approval(tool_options(bound.func), call):
+            pending.approvals[call.id] = Approval()
+
+
+async def _needs_approval(options: ToolOptions, call: ToolCall) -> bool:
+    rule = options.needs_approval
+    if not callable(rule):
+        return bool(rule)
+    try:
+        verdict = rule(_arguments(call))
+        return bool(await verdict if inspect.isawaitable(verdict) else verdict)
+    except Exception:  # fail closed: a rule that cannot decide asks a human
+        logger.warning("needs_approval of %s raised; asking for approval", call.name, exc_info=True)
+        return True
+
+
+def _rejected(pending: PendingTurn) -> list[ToolCall]:
+    """Turn each newly rejected call into its result: the model is told it was declined."""
+    calls = []
+    for call in pending.calls:
+        approval = pending.approvals.get(call.id)
+        if approval is None or approval.status != "rejected" or call.id in pending.results:
+            continue
+        text = approval.message or "The user declined this tool call; it was not run."
+        pending.results[call.id] = ToolOutcome(call, text, error=f"ToolRejected: {text}")
+        calls.append(call)
+    return calls
 
 
 def _finished(agent: Agent, outcome: ToolOutcome) -> ToolCallFinished:
@@ -98,16 +180,22 @@ def _finished(agent: Agent, outcome: ToolOutcome) -> ToolCallFinished:
 
 
 async def _run_calls(
-    state: RunState, calls: list[ToolCall], tools: Mapping[str, BoundTool], env: ToolEnvironment
-) -> AsyncIterator[Event | ToolOutcome | _Stopped]:
+    state: RunState,
+    calls: list[ToolCall],
+    tools: Mapping[str, BoundTool],
+    env: ToolEnvironment,
+    resume: dict[str, RunState],
+) -> AsyncIterator[Event | ToolOutcome | _Stopped | _Paused]:
     """Yield events emitted while tools run and each call's outcome, as they happen."""
-    queue: asyncio.Queue[Event | ToolOutcome | _Stopped | _Crashed] = asyncio.Queue()
+    queue: asyncio.Queue[Event | ToolOutcome | _Stopped | _Paused | _Crashed] = asyncio.Queue()
     agent = state.agent
 
     async def run_one(call: ToolCall) -> None:
-        enter_call(call, agent, queue.put_nowait, env.parent)  # this task's context only
+        enter_call(call, agent, queue.put_nowait, env.parent, resume.get(call.id))
         try:
             queue.put_nowait(await _guarded_call(call, tools, state, env, queue.put_nowait))
+        except ToolInterrupted as paused:  # its sub-run waits for approval
+            queue.put_nowait(_Paused(call, paused.state))
         except BaseException as exc:  # reported to the consumer, which re-raises it
             queue.put_nowait(_Crashed(exc))
 
@@ -125,7 +213,7 @@ async def _run_calls(
             item = await queue.get()
             if isinstance(item, _Crashed):
                 raise item.error
-            if isinstance(item, (ToolOutcome, _Stopped)):
+            if isinstance(item, (ToolOutcome, _Stopped, _Paused)):
                 remaining -= 1
             yield item
     finally:
