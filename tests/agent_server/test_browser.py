@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
-from swarmlet import Swarm
+from swarmlet import Agent, Swarm
 from swarmlet.examples import load
+from swarmlet.models.base import ModelRequest
 from swarmlet.server import ServerSettings, TokenAuth, create_app
-from tests.agent_server.airline_script import SEARCH_ANSWER, airline_model
+from swarmlet.testing import Reply, reply, tool_call
+from tests.agent_server.airline_script import SEARCH_ANSWER, PacedModel, airline_model
 from tests.agent_server.support import TOKEN, live_server
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -174,3 +176,57 @@ def test_model_failure_is_shown_clearly(page: Page, base_url: str) -> None:
     expect(page.locator("#timeline .span.model")).to_contain_class("failed")
     expect(page.locator("#send")).to_be_enabled()
     _shot(page, "model-failure")
+
+
+def _delegating_swarm() -> Agent:
+    researcher = Agent(name="Researcher", instructions="Find facts.")
+    writer = Agent(name="Writer", instructions="Write drafts.")
+    return Agent(
+        name="Lead",
+        instructions="Delegate research and writing, then report.",
+        functions=[researcher.as_tool(), writer.as_tool()],
+    )
+
+
+def _delegating_responder(request: ModelRequest) -> Reply:
+    if request.agent_name == "Lead":
+        if request.messages[-1]["role"] == "user":
+            return reply(
+                None,
+                tool_call("researcher", {"task": "find facts"}),
+                tool_call("writer", {"task": "write a draft"}),
+            )
+        return reply("Here is the report, built from the facts and the draft.")
+    return reply(f"{request.agent_name} is done.", delay=1.5)
+
+
+@pytest.fixture
+def delegating_url(tmp_path: Path) -> Iterator[str]:
+    settings = ServerSettings(
+        auth=TokenAuth(frozenset({TOKEN})), db_url=f"sqlite:///{tmp_path / 'threads.db'}"
+    )
+    model = PacedModel(responder=_delegating_responder, chunk_size=6, pace=0.02)
+    app = create_app(_delegating_swarm(), swarm=Swarm(client=model), settings=settings)
+    with live_server(app) as url:
+        yield url
+
+
+def test_parallel_sub_runs_show_while_they_run(page: Page, delegating_url: str) -> None:
+    page.goto(f"{delegating_url}/#token={TOKEN}")
+    graph = page.locator("#graph")
+    expect(graph.locator(".edge.agent_tool")).to_have_count(2)  # dashed: agents used as tools
+    page.fill("#input", "Report please")
+    page.keyboard.press("Enter")
+    # Both sub-runs are visible on the graph at the same time, while they run.
+    expect(graph.locator('[data-agent="Researcher"]')).to_contain_class("running")
+    expect(graph.locator('[data-agent="Writer"]')).to_contain_class("running")
+    _shot(page, "sub-runs-running")
+    expect(page.locator(".msg.assistant", has_text="Here is the report")).to_be_visible()
+    expect(graph.locator(".node.running")).to_have_count(0)
+    expect(graph.locator('[data-edge="Lead->Researcher"]')).to_contain_class("taken")
+    # Their text is in the chat (indented as sub-runs) and nested in the timeline.
+    expect(page.locator(".msg.assistant.sub", has_text="Researcher is done.")).to_be_visible()
+    nested = page.locator('#timeline .span.model[data-depth="1"]')
+    expect(nested).to_have_count(2)
+    expect(nested.first).to_contain_text("model · ")
+    _shot(page, "sub-runs-done")

@@ -41,7 +41,7 @@ export class GraphView {
       this.graph.edges.push({ source, target, kind, tool: "(run time)" });
       changed = true;
     }
-    if (kind === "handoff") this.taken.add(`${source}->${target}`);
+    this.taken.add(`${source}->${target}`); // handoffs and delegations both are the path
     this.visited.add(source).add(target);
     if (changed) this.render();
     else this.paint();
