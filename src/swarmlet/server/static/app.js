@@ -11,7 +11,7 @@ const ui = {
   api: null,
   info: null,
   thread: null, // the open thread's id
-  run: null, // { id, controller } of the run being streamed
+  runs: new Map(), // thread id -> { id } of the run this page is streaming on it
   chat: new ChatView($("messages")),
   graph: new GraphView($("graph")),
   timeline: new Timeline($("timeline"), $("usage")),
@@ -138,6 +138,7 @@ async function refreshThreads() {
 async function openThread(id) {
   const thread = await ui.api.request("GET", `/threads/${encodeURIComponent(id)}`);
   ui.thread = thread.id;
+  setBusy(ui.runs.has(thread.id));
   history.replaceState(null, "", `#thread=${encodeURIComponent(thread.id)}`);
   ui.chat.showHistory(thread.messages);
   ui.timeline.clear();
@@ -152,7 +153,7 @@ async function openThread(id) {
   showApprovals(thread);
   await refreshThreads();
   await replayTimeline(thread);
-  if (thread.active_run) await follow(thread.active_run, "re-attached run");
+  if (thread.active_run && !ui.runs.has(thread.id)) await follow(thread.active_run, "re-attached run");
 }
 
 // The timeline of the thread's finished runs that this server still holds.
@@ -195,31 +196,23 @@ function setBusy(busy) {
   $("stop").hidden = !busy;
 }
 
-// Stream a run's events into the chat, the graph and the timeline.
-async function consume(path, body, label) {
-  const controller = new AbortController();
-  const state = { run: null, callers: new Map(), thread: ui.thread };
-  ui.run = { id: null, controller };
+// Stream a run's events into the chat, the graph and the timeline. A run streams on; if the
+// user opens another thread meanwhile, its events are not drawn there (see onEvent).
+async function consume(method, path, body, label, runId = null) {
+  const thread = ui.thread;
+  const state = { run: null, callers: new Map(), thread };
+  ui.runs.set(thread, { id: runId });
   setBusy(true);
   try {
-    await ui.api.stream("POST", path, body, (event) => onEvent(event, state, label), controller.signal);
+    await ui.api.stream(method, path, body, (event) => onEvent(event, state, label));
   } finally {
-    ui.run = null;
-    setBusy(false);
+    ui.runs.delete(thread);
+    setBusy(ui.runs.has(ui.thread));
   }
 }
 
-async function follow(runId, label) {
-  const controller = new AbortController();
-  const state = { run: null, callers: new Map(), thread: ui.thread };
-  ui.run = { id: runId, controller };
-  setBusy(true);
-  try {
-    await ui.api.stream("GET", `/runs/${runId}/events`, undefined, (event) => onEvent(event, state, label), controller.signal);
-  } finally {
-    ui.run = null;
-    setBusy(false);
-  }
+function follow(runId, label) {
+  return consume("GET", `/runs/${runId}/events`, undefined, label, runId);
 }
 
 function onEvent(event, state, label) {
@@ -227,7 +220,7 @@ function onEvent(event, state, label) {
   const d = event.data;
   if (event.type === "run_created") {
     state.run = ui.timeline.startRun(d.run_id, label);
-    if (ui.run) ui.run.id = d.run_id;
+    if (ui.runs.has(state.thread)) ui.runs.get(state.thread).id = d.run_id;
     return;
   }
   if (state.run) ui.timeline.add(state.run, event);
@@ -271,14 +264,14 @@ async function send(text) {
   }
   ui.chat.userMessage(text);
   const runs = ui.timeline.runs.length + 1;
-  await consume(`/threads/${encodeURIComponent(ui.thread)}/runs`, { message: text }, `run ${runs}`);
+  await consume("POST", `/threads/${encodeURIComponent(ui.thread)}/runs`, { message: text }, `run ${runs}`);
   await refreshThreads();
 }
 
 $("composer").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = $("input").value.trim();
-  if (!text || ui.run) return;
+  if (!text || ui.runs.has(ui.thread)) return;
   $("input").value = "";
   send(text).catch((err) => {
     if (err instanceof ApiError && err.status !== 401 && err.status !== 0) ui.chat.error(err.message);
@@ -294,9 +287,10 @@ $("input").addEventListener("keydown", (event) => {
 });
 
 $("stop").addEventListener("click", async () => {
-  if (!ui.run || !ui.run.id) return;
+  const run = ui.runs.get(ui.thread);
+  if (!run || !run.id) return;
   try {
-    await ui.api.request("POST", `/runs/${ui.run.id}/cancel`);
+    await ui.api.request("POST", `/runs/${run.id}/cancel`);
   } catch (err) {
     report(err);
   }
@@ -334,7 +328,7 @@ async function decide(callId, approve) {
   $("approvals").replaceChildren();
   const label = `run ${ui.timeline.runs.length + 1} (resumed)`;
   const body = { decisions: { [callId]: approve ? "approve" : "reject" } };
-  await consume(`/threads/${encodeURIComponent(ui.thread)}/approvals`, body, label);
+  await consume("POST", `/threads/${encodeURIComponent(ui.thread)}/approvals`, body, label);
   await refreshThreads();
 }
 
