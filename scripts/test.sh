@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Set up (a .venv with swarmlet and its dev, local, fast, server, postgres, ray, analysis
-# and mcp extras, Debian's PostgreSQL server for the session tests and Debian's Chromium for the web UI
-# tests) and run every check:
+# Set up (a .venv with swarmlet and its dev, local, fast, server, postgres, ray, analysis and
+# mcp extras, Debian's PostgreSQL server for the session tests and Debian's Chromium for the
+# web UI tests) and run every check:
 # ruff (lint + format), mypy (strict), then the whole pytest suite.
 # This is THE test command: README.md shows it and .ci/run calls it.
 set -euo pipefail
