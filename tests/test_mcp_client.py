@@ -253,6 +253,21 @@ async def test_a_run_stops_with_a_precise_error_when_tools_cannot_be_listed() ->
     await bounded(server.close())
 
 
+async def test_a_streamed_run_does_not_hang_when_initialise_fails() -> None:
+    server = stdio_server("silent", connect_timeout=0.5)
+    agent = Agent(name="Worker", mcp_servers=[server])
+    events: list[Any] = []
+
+    async def drain() -> None:
+        async for event in Swarm(client=ScriptedModel(["unused"])).stream(agent, USER):
+            events.append(event)
+
+    with pytest.raises(MCPServerError, match="could not be connected"):
+        await bounded(drain())
+    assert not any(type(event).__name__ == "RunCompleted" for event in events)
+    await bounded(server.close())
+
+
 async def test_a_command_that_cannot_start_is_a_clear_error() -> None:
     server = MCPServer.stdio("/nonexistent/mcp-server")
     with pytest.raises(MCPServerError, match="could not be connected: FileNotFoundError"):
