@@ -521,3 +521,32 @@ async def test_tool_guardrails_apply_to_mcp_tools() -> None:
             await _run(server, tool_call("greet", {"name": "secret agent"}))
     finally:
         await bounded(server.close())
+
+
+async def test_approvals_apply_to_mcp_tools() -> None:
+    from swarmlet.schema import ToolOptions
+    from swarmlet.state import RunState
+
+    needs_approval = ToolOptions(needs_approval=lambda arguments: arguments["a"] > 100)
+    server = stdio_server(tool_options=lambda t: needs_approval if t.name == "add" else None)
+    agent = Agent(name="Worker", mcp_servers=[server])
+    calls = [
+        tool_call("add", {"a": 500, "b": 1}, id="call_big"),
+        tool_call("add", {"a": 5, "b": 1}, id="call_small"),
+        tool_call("add", {"a": 700, "b": 1}, id="call_other"),
+    ]
+    model = ScriptedModel([calls, "done"])
+    client = Swarm(client=model)
+    try:
+        paused = await bounded(client.run_async(agent, USER))
+        assert [i.call_id for i in paused.interruptions] == ["call_big", "call_other"]
+        assert _tool_messages(paused.messages) == []  # nothing of the turn applied yet
+
+        state = RunState.from_json(paused.state.to_json(), agent)  # as if in a new process
+        state.approve("call_big")
+        state.reject("call_other", message="Not that one.")
+        response = await bounded(client.resume_async(state))
+    finally:
+        await bounded(server.close())
+    assert _tool_messages(response.messages) == ["501", "6", "Not that one."]
+    assert response.messages[-1]["content"] == "done"
