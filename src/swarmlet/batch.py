@@ -45,6 +45,7 @@ __all__ = [
     "BatchSummary",
     "RecordSink",
     "ResultWriter",
+    "batch_client",
     "id_key",
     "pending_items",
     "read_done_ids",
@@ -280,6 +281,25 @@ def _usage(response: Response | None) -> Any:
 
         return dataclasses.asdict(usage)
     return usage
+
+
+def batch_client(client: Any, connections: int) -> Any:
+    """The client a batch runs on: an SDK client for an endpoint becomes a ``FastHTTPModel``.
+
+    Same endpoint, key and headers (both read the ``OPENAI_*`` environment), but a fraction of
+    the SDK's CPU per request: a 3,000-input batch spent most of its client CPU in the SDK's
+    request path (docs/benchmarks.md). Providers (``LocalModel``, ``ScriptedModel``...) and
+    ``None`` are kept as they are.
+    """
+    from swarmlet.models.base import Model
+
+    if client is None or isinstance(client, Model) or not hasattr(client, "base_url"):
+        return client
+    from swarmlet.models.fast_http import FastHTTPModel
+
+    return FastHTTPModel.from_env(
+        base_url=str(client.base_url), load_dotenv=False, max_connections=connections
+    )
 
 
 def pending_items(items: Sequence[BatchItem], done: set[str]) -> list[BatchItem]:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from swarmlet.batch import BatchError, BatchItem, RecordSink, result_record
+from swarmlet.batch import BatchError, BatchItem, RecordSink, batch_client, result_record
 from swarmlet.cli_batch import LOCAL_RAY, BatchJob
 from swarmlet.exceptions import ConfigurationError
 
@@ -157,7 +157,7 @@ async def _run(spec: SliceSpec, items: Sequence[BatchItem], results: queue.Queue
     agent = load_agent(spec.target)
     own_model = isinstance(agent.model, Model) and spec.model is None and spec.base_url is None
     resolved = None if own_model else resolve_client(spec.model, spec.base_url)
-    client = Swarm(client=resolved.client if resolved else None)
+    client = Swarm(client=batch_client(resolved.client if resolved else None, spec.concurrency))
     options: dict[str, Any] = {"model_override": resolved.model_override if resolved else None}
     if spec.max_turns is not None:
         options["max_turns"] = spec.max_turns

@@ -29,6 +29,7 @@ from swarmlet.batch import (
     BatchError,
     BatchSummary,
     ResultWriter,
+    batch_client,
     pending_items,
     read_done_ids,
     read_inputs,
@@ -143,7 +144,7 @@ def _run(job: BatchJob, resolved: ResolvedModel | None, todo: list[Any], sink: A
         return
     from swarmlet.core import Swarm
 
-    client = Swarm(client=resolved.client if resolved else None)
+    client = Swarm(client=batch_client(resolved.client if resolved else None, job.concurrency))
     options = job.run_options(resolved.model_override if resolved else None)
     asyncio.run(
         run_local(client, job.agent, todo, sink, concurrency=job.concurrency, run_options=options)
