@@ -281,3 +281,24 @@ def test_the_sub_run_uses_the_callers_client_and_model_override() -> None:
     assert response.output == "top says hi"
     assert [r.agent_name for r in shared.requests] == ["Top", "Helper", "Top"]
     assert {r.model for r in shared.requests} == {"small-model"}
+
+
+def test_a_failed_sub_run_is_in_sub_runs_with_its_messages_up_to_the_failure() -> None:
+    picky = Agent(
+        name="Picky",
+        model=ScriptedModel(["not json", "still not json"]),
+        output_type=Finding,
+        output_retries=1,
+    )
+    coordinator = Agent(
+        model=ScriptedModel([tool_call("picky", {"task": "x"}), "moving on"]),
+        functions=[picky.as_tool()],
+    )
+    response = Swarm().run(coordinator, USER)
+    assert "OutputValidationError" in _tool_results(response.messages)["picky"]
+    (failed,) = response.sub_runs.values()
+    assert [m["content"] for m in failed.messages if m["role"] == "assistant"] == [
+        "not json",
+        "still not json",
+    ]
+    assert failed.output is None

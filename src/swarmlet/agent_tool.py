@@ -24,7 +24,7 @@ Events. Every event of the sub-run goes into the caller's event stream as it hap
 the top-level run down), so ``client.stream`` shows the whole tree live. Swarm's dict stream,
 ``run`` and ``run_async`` show the top-level run only. The caller's ``Response.sub_runs`` maps
 each sub-run's path to its final :class:`~swarmlet.agent.Response` (its messages, for audits
-and evals).
+and evals), failed sub-runs included (their messages up to the failure).
 
 Approvals. A call in the sub-run that needs approval pauses the sub-run; the tool raises
 :class:`~swarmlet.running.ToolInterrupted` with its state, so the caller's run pauses too and

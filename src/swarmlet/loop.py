@@ -63,7 +63,7 @@ from swarmlet.outcomes import (
 )
 from swarmlet.output import FinalOutput, accept_answer
 from swarmlet.racing import race
-from swarmlet.running import ParentRun
+from swarmlet.running import ParentRun, record_sub_run
 from swarmlet.state import PendingTurn, RunState
 from swarmlet.toolphase import ToolEnvironment, tool_phase
 from swarmlet.turn import TurnOptions, model_turn, with_position
@@ -150,8 +150,7 @@ class _Run:
                     if isinstance(item, OUTCOME_TYPES):
                         next_outcome = item
                     else:
-                        if isinstance(item, RunCompleted) and item.path:  # an agent-tool's
-                            self.state.sub_runs["/".join(item.path)] = item.response
+                        record_sub_run(self.state, item)  # an agent-tool's sub-run ended
                         await self._observe(item)
                         yield item
                 if next_outcome is None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from swarmlet.agent import Agent
-from swarmlet.events import Event, with_origin
+from swarmlet.events import Event, RunCompleted, RunFailed, with_origin
 from swarmlet.models.base import Model, ToolCall
 
 if TYPE_CHECKING:
@@ -121,3 +121,17 @@ class ToolInterrupted(BaseException):
     def __init__(self, state: RunState) -> None:
         super().__init__("the tool's sub-run paused for approval")
         self.state = state
+
+
+def record_sub_run(state: RunState, event: Event) -> None:
+    """Keep a sub-run's final response (``Response.sub_runs``) when ``event`` ends one.
+
+    A completed sub-run's :class:`RunCompleted`, or a failed one's :class:`RunFailed` (its
+    messages up to the failure), keyed by the event's path joined with ``/``.
+    """
+    if not event.path:
+        return
+    if isinstance(event, RunCompleted):
+        state.sub_runs["/".join(event.path)] = event.response
+    elif isinstance(event, RunFailed) and event.error.response is not None:
+        state.sub_runs["/".join(event.path)] = event.error.response
