@@ -184,6 +184,19 @@ def test_an_inline_sync_tool_may_run_a_nested_sync_run() -> None:
     assert _rows(conn) == [1, 2]
 
 
+def test_a_sync_tool_may_use_asyncio_run_as_in_swarm() -> None:
+    async def fetch(item: int) -> str:
+        await asyncio.sleep(0)
+        return f"fetched {item}"
+
+    def lookup(item: int) -> str:
+        return asyncio.run(fetch(item))  # no loop is running in this thread, as far as it knows
+
+    model = ScriptedModel([tool_call("lookup", {"item": 4}), "ok"])
+    response = Swarm(client=model).run(Agent(functions=[lookup]), USER)
+    assert response.messages[1]["content"] == "fetched 4"
+
+
 @pytest.mark.parametrize("stream", [False, True])
 def test_the_sync_api_inside_an_async_tool_or_instructions_is_refused(stream: bool) -> None:
     swarm = Swarm(client=ScriptedModel([tool_call("nested"), "after", "x"]))

@@ -91,11 +91,19 @@ class InlineExecutor(CallerThreadExecutor):
     """
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Call ``fn`` here, marking the thread so a nested sync call takes the background path."""
+        """Call ``fn`` here, as if no event loop were running in this thread (as in Swarm).
+
+        The loop is blocked while ``fn`` runs anyway; hiding it lets the tool use
+        ``asyncio.run`` like any sync code. The thread is marked so that a nested sync call
+        takes the background path (this thread's loop is busy).
+        """
+        loop = asyncio._get_running_loop()
         _state.inline_depth = getattr(_state, "inline_depth", 0) + 1
+        asyncio._set_running_loop(None)
         try:
             return fn(*args, **kwargs)
         finally:
+            asyncio._set_running_loop(loop)
             _state.inline_depth -= 1
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
@@ -126,12 +134,12 @@ def bridge_for(needs_shared_loop: bool = False) -> ThreadLoop | _RemoteCall:
     Raises:
         UsageError: called from code running on a swarmlet run's own loop.
     """
+    if getattr(_state, "inline_depth", 0):  # a sync tool running on this thread's busy loop
+        return _SHARED.open()
     running = asyncio._get_running_loop()
     if running is None:
         return _SHARED.open() if needs_shared_loop else ThreadLoop.current()
-    if running is _SHARED.loop_if_started() or (
-        running is getattr(_state, "loop", None) and not getattr(_state, "inline_depth", 0)
-    ):
+    if running is _SHARED.loop_if_started() or running is getattr(_state, "loop", None):
         raise UsageError(_NESTED_MESSAGE)
     return _SHARED.open()
 
