@@ -669,3 +669,84 @@ def test_a_failing_agent_tool_ends_its_sub_run_spans_failed(traces: Traces) -> N
     chat = one(traces.spans, "chat")  # the sub-run's call (its model instance has no name)
     assert parent_of(traces.spans, chat) is sub_agent
     assert chat.status.status_code is StatusCode.ERROR
+
+
+def test_a_run_paused_for_approval_and_its_resumption_are_recorded(traces: Traces) -> None:
+    @tool(needs_approval=True)
+    def transfer(amount: int) -> str:
+        """Move money."""
+        return "moved"
+
+    bank = Agent(name="Bank", functions=[transfer])
+    model = ScriptedModel(
+        [
+            [
+                tool_call("transfer", {"amount": 5}, id="call_small"),
+                tool_call("transfer", {"amount": 500}, id="call_big"),
+            ],
+            "One moved, one declined.",
+        ]
+    )
+    client = Swarm(client=model)
+    paused = client.run(bank, USER)
+    assert [i.call_id for i in paused.interruptions] == ["call_small", "call_big"]
+    root = one(traces.spans, "invoke_workflow Bank")
+    [event] = root.events
+    assert event.name == "swarmlet.run.interrupted"
+    assert dict(event.attributes or {}) == {
+        "swarmlet.run.interrupted.reason": "awaiting approval",
+        "swarmlet.run.interrupted.call_ids": ("call_small", "call_big"),
+    }
+    requested = [e for e in one(traces.spans, "invoke_agent Bank").events]
+    assert [(e.name, (e.attributes or {})["gen_ai.tool.call.id"]) for e in requested] == [
+        ("swarmlet.approval.requested", "call_small"),
+        ("swarmlet.approval.requested", "call_big"),
+    ]
+    assert named(traces.spans, "execute_tool transfer") == []  # nothing ran yet
+
+    traces.exporter.clear()
+    paused.state.approve("call_small")
+    paused.state.reject("call_big")
+    resumed = client.resume(paused.state)
+    assert resumed.messages[-1]["content"] == "One moved, one declined."
+    root = one(traces.spans, "invoke_workflow Bank")
+    assert root.attributes["swarmlet.run.resumed"] is True
+    assert root.events == ()  # it ended with an answer
+    ran = one(traces.spans, "execute_tool transfer")
+    assert ran.attributes["gen_ai.tool.call.id"] == "call_small"
+    agent_events = one(traces.spans, "invoke_agent Bank").events
+    assert [(e.name, (e.attributes or {})["gen_ai.tool.call.id"]) for e in agent_events] == [
+        ("swarmlet.approval.rejected", "call_big")
+    ]
+
+
+def test_an_approval_inside_an_agent_tool_is_recorded_on_its_sub_run(traces: Traces) -> None:
+    @tool(needs_approval=True)
+    def refund(amount: int) -> str:
+        """Refund money."""
+        return "refunded"
+
+    clerk = Agent(
+        name="Clerk",
+        functions=[refund],
+        model=ScriptedModel([tool_call("refund", {"amount": 9}, id="call_inner"), "Refunded."]),
+    )
+    boss = Agent(name="Boss", functions=[clerk.as_tool()])
+    model = ScriptedModel([tool_call("clerk", {"task": "refund 9"}, id="call_outer"), "Done."])
+    client = Swarm(client=model)
+    paused = client.run(boss, USER)
+    assert [(i.call_id, i.path) for i in paused.interruptions] == [("call_inner", ("call_outer",))]
+    clerk_span = one(traces.spans, "invoke_agent Clerk")
+    assert parent_of(traces.spans, clerk_span) is one(traces.spans, "execute_tool clerk")
+    assert [e.name for e in clerk_span.events] == ["swarmlet.approval.requested"]
+    root = one(traces.spans, "invoke_workflow Boss")
+    assert [e.name for e in root.events] == ["swarmlet.run.interrupted"]
+    assert all(span.end_time is not None for span in traces.spans)
+
+    traces.exporter.clear()
+    paused.state.approve("call_inner")
+    assert client.resume(paused.state).messages[-1]["content"] == "Done."
+    refund_span = one(traces.spans, "execute_tool refund")
+    sub_agent = parent_of(traces.spans, refund_span)
+    assert sub_agent is not None and sub_agent.name == "invoke_agent Clerk"
+    assert parent_of(traces.spans, sub_agent) is one(traces.spans, "execute_tool clerk")

@@ -28,6 +28,7 @@ from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer
 from swarmlet.agent import Agent
 from swarmlet.events import (
     AgentStarted,
+    ApprovalRequested,
     Event,
     GuardrailChecked,
     Handoff,
@@ -35,6 +36,7 @@ from swarmlet.events import (
     ModelResponded,
     RunCompleted,
     RunFailed,
+    RunStarted,
     ToolCallFinished,
     ToolCallStarted,
     TurnStarted,
@@ -125,7 +127,9 @@ class RunSpans:
             ToolCallFinished: self._tool_finished,
             GuardrailChecked: self._guardrail_checked,
             Handoff: self._handoff,
-            RunCompleted: lambda _event: self.finish(),
+            ApprovalRequested: self._approval_requested,
+            RunStarted: self._run_started,
+            RunCompleted: self._run_completed,
             RunFailed: lambda event: self.fail(event.error),
         }
         self._ended = False
@@ -182,6 +186,22 @@ class RunSpans:
         self._end_all(None)
 
     # -- event handlers -------------------------------------------------------------------
+
+    def _run_started(self, event: RunStarted) -> None:
+        if event.resumed and self._owns_root:
+            self._root.span.set_attribute(sc.RUN_RESUMED, True)
+
+    def _run_completed(self, event: RunCompleted) -> None:
+        waiting = [i.call_id for i in getattr(event.response, "interruptions", ()) or ()]
+        if waiting:  # a paused run: its end is an interruption, not an answer
+            attributes = {sc.INTERRUPTED_REASON: "awaiting approval", sc.INTERRUPTED_CALLS: waiting}
+            self._root.span.add_event(sc.INTERRUPTED_EVENT, attributes)
+        self.finish()
+
+    def _approval_requested(self, event: ApprovalRequested) -> None:
+        opened = self._agent_span or self._root
+        attributes = {sc.TOOL_NAME: event.name, sc.TOOL_CALL_ID: event.call_id}
+        opened.span.add_event(sc.APPROVAL_REQUESTED_EVENT, attributes)
 
     def _agent_started(self, event: AgentStarted) -> None:
         self._start_agent(event.agent)
@@ -276,6 +296,10 @@ class RunSpans:
     def _tool_finished(self, event: ToolCallFinished) -> None:
         opened = self._tools.pop(event.call_id, None)
         if opened is None:
+            # Finished without starting: a call rejected by a person, answered on resume.
+            parent = self._agent_span or self._root
+            attributes = {sc.TOOL_NAME: event.name, sc.TOOL_CALL_ID: event.call_id}
+            parent.span.add_event(sc.APPROVAL_REJECTED_EVENT, attributes)
             return
         span = opened.span
         if event.error is not None:
