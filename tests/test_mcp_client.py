@@ -550,3 +550,37 @@ async def test_approvals_apply_to_mcp_tools() -> None:
         await bounded(server.close())
     assert _tool_messages(response.messages) == ["501", "6", "Not that one."]
     assert response.messages[-1]["content"] == "done"
+
+
+def test_mcp_tool_calls_are_traced_like_other_tools(shared_server: MCPServer) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import StatusCode
+
+    import swarmlet.tracing
+    from tests.tracing_support import one
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    swarmlet.tracing.enable(provider, capture_content=False)
+    try:
+        model = ScriptedModel(
+            [
+                tool_call("add", {"a": 1, "b": 2}, id="call_add"),
+                tool_call("fail", {"message": "no"}, id="call_fail"),
+                "done",
+            ]
+        )
+        agent = Agent(name="Worker", mcp_servers=[shared_server])
+        Swarm(client=model).run(agent, USER)
+    finally:
+        swarmlet.tracing.disable()
+    spans = exporter.get_finished_spans()
+    added = one(spans, "execute_tool add")
+    assert added.attributes["gen_ai.tool.name"] == "add"
+    assert added.attributes["gen_ai.tool.call.id"] == "call_add"
+    failed = one(spans, "execute_tool fail")
+    assert failed.status.status_code is StatusCode.ERROR
+    assert failed.attributes["error.type"] == "MCPToolError"
