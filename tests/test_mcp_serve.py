@@ -132,3 +132,26 @@ async def test_a_failing_model_is_an_mcp_tool_error() -> None:
     assert "the swarm stopped: ModelConfigurationError: agent 'Triage', turn 1" in text
     assert "refused the API key" in text
     assert "sk-test-not-secret" not in text
+
+
+async def test_an_agent_delegates_to_a_served_swarm_through_mcp_tools(
+    model_server: ScriptedServer,
+) -> None:
+    from swarmlet import Agent, Swarm
+    from swarmlet.mcp import MCPServer
+    from swarmlet.testing import ScriptedModel, tool_call
+
+    team = MCPServer.stdio(
+        COMMAND[0], [*COMMAND[1:], *_model_flags(model_server)], env=_environment()
+    )
+    outer = ScriptedModel([tool_call("ask_triage", {"request": "Where is A1?"}), "It shipped."])
+    agent = Agent(name="Assistant", mcp_servers=[team])
+    try:
+        response = await bounded(
+            Swarm(client=outer).run_async(agent, [{"role": "user", "content": "A1?"}])
+        )
+    finally:
+        await bounded(team.close())
+    tool_messages = [m["content"] for m in response.messages if m["role"] == "tool"]
+    assert tool_messages == ["Your order A1 has shipped."]
+    assert "ask_triage" in [t["function"]["name"] for t in outer.requests[0].tools]
