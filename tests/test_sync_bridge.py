@@ -263,6 +263,28 @@ def test_breaking_out_of_a_stream_closes_the_run(tmp_path: Path) -> None:
     assert closed == ["closed"]
 
 
+def test_breaking_out_of_a_stream_in_a_thread_with_a_running_loop_closes_the_run() -> None:
+    closed: list[str] = []
+
+    class Model(ScriptedModel):
+        async def stream(self, request: Any) -> Any:  # type: ignore[override]
+            try:
+                async for delta in super().stream(request):
+                    yield delta
+            finally:
+                closed.append("closed")
+
+    async def notebook_cell() -> None:  # the run goes to the shared loop (Jupyter's case)
+        for event in Swarm(client=Model(["a long answer"])).run(Agent(), USER, stream=True):
+            if event.get("content"):
+                break
+
+    thread = threading.Thread(target=lambda: asyncio.run(notebook_cell()))
+    thread.start()
+    thread.join(30)
+    assert closed == ["closed"]
+
+
 class _StallingServer:
     """Sends one streamed chunk, then waits: records when the client closes the connection."""
 
