@@ -20,6 +20,7 @@ from swarmlet.server import ServerSettings, TokenAuth, create_app
 from swarmlet.testing import Reply, reply, tool_call
 from tests.agent_server.airline_script import SEARCH_ANSWER, PacedModel, airline_model
 from tests.agent_server.support import TOKEN, live_server
+from tests.agent_server.test_approvals import refunds_agent
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -230,3 +231,41 @@ def test_parallel_sub_runs_show_while_they_run(page: Page, delegating_url: str) 
     expect(nested).to_have_count(2)
     expect(nested.first).to_contain_text("model · ")
     _shot(page, "sub-runs-done")
+
+
+@pytest.fixture
+def approvals_url(tmp_path: Path) -> Iterator[str]:
+    settings = ServerSettings(
+        auth=TokenAuth(frozenset({TOKEN})), db_url=f"sqlite:///{tmp_path / 'threads.db'}"
+    )
+
+    def respond(request: ModelRequest) -> Reply:
+        if request.messages[-1]["role"] == "user":
+            return reply("Let me refund that.", tool_call("refund", {"amount": 40}))
+        return reply("Done: 40 EUR are on their way back to you.")
+
+    model = PacedModel(responder=respond, chunk_size=6, pace=0.02)
+    app = create_app(refunds_agent(), swarm=Swarm(client=model), settings=settings)
+    with live_server(app) as url:
+        yield url
+
+
+def test_approving_a_tool_call_resumes_live(page: Page, approvals_url: str) -> None:
+    page.goto(f"{approvals_url}/#token={TOKEN}")
+    page.fill("#input", "Please refund my 40 EUR")
+    page.keyboard.press("Enter")
+    approval = page.locator("#approvals .approval")
+    expect(approval).to_contain_text("Refunds wants to call refund")
+    expect(approval.locator("pre")).to_contain_text('"amount": 40')
+    expect(page.locator(".approval-note").first).to_contain_text("waiting for your approval")
+    _shot(page, "approval-pending")
+    approval.locator("button.approve").click()
+    expect(page.locator(".msg.assistant", has_text="on their way back")).to_be_visible()
+    expect(page.locator("#approvals .approval")).to_have_count(0)
+    expect(page.locator("details.tool", has_text="refund").locator(".result").last).to_contain_text(
+        "refunded 40 EUR"
+    )
+    page.reload()
+    expect(page.locator(".msg.assistant", has_text="on their way back")).to_be_visible()
+    expect(page.locator("#approvals .approval")).to_have_count(0)
+    _shot(page, "approval-done")

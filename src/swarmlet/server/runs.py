@@ -36,7 +36,7 @@ __all__ = ["RunManager", "RunRecord", "RunStatus"]
 
 logger = logging.getLogger("swarmlet.server")
 
-RunStatus = Literal["running", "completed", "failed", "cancelled"]
+RunStatus = Literal["running", "completed", "paused", "failed", "cancelled"]
 
 OnFinish = Callable[["RunRecord"], Awaitable[None]]
 """Called (awaited) when a run ends, before its final event is published."""
@@ -179,7 +179,8 @@ class RunManager:
             async with contextlib.aclosing(events):
                 async for event in events:
                     await record.publish(_encode(record, event))
-            record.status = "completed"
+            paused = (record.response or {}).get("interruptions")
+            record.status = "paused" if paused else "completed"
         except asyncio.CancelledError:
             record.status = "cancelled"
         except Exception as exc:

@@ -61,7 +61,7 @@ class RunInfo(BaseModel):
 
     id: str
     thread_id: str | None
-    status: Literal["running", "completed", "failed", "cancelled"]
+    status: Literal["running", "completed", "paused", "failed", "cancelled"]
     response: dict[str, Any] | None
     error: dict[str, str] | None
     created_at: float

@@ -15,6 +15,7 @@ can re-attach with ``GET /runs/{run_id}/events``.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -22,15 +23,19 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from swarmlet.exceptions import SwarmletError
 from swarmlet.server.api import AUTH
 from swarmlet.server.app import ServerState, state_of
 from swarmlet.server.errors import api_error
 from swarmlet.server.sse import run_event_stream
 from swarmlet.sessions import Session, SessionInfo, SessionState
+from swarmlet.sessions.persist import persisted_resume
+from swarmlet.state import Interruption, RunState
 
 __all__ = ["ThreadRunRequest", "router"]
 
 router = APIRouter(prefix="/threads", tags=["threads"], dependencies=AUTH)
+logger = logging.getLogger("swarmlet.server")
 
 MAX_MESSAGE_CHARS = 100_000
 """Longest user message a run request may carry."""
@@ -62,6 +67,21 @@ class ThreadRunRequest(BaseModel):
         default="wait",
         description="If another run holds the thread: wait for it (up to 60 s), or fail at once.",
     )
+
+
+class ApprovalRequest(BaseModel):
+    """Decide the calls a paused run on the thread waits for, and resume it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decisions: dict[str, Literal["approve", "reject"]] = Field(
+        min_length=1, description="Call id -> approve or reject; undecided calls keep waiting."
+    )
+    message: str | None = Field(
+        default=None, max_length=10_000, description="What the model is told about rejections."
+    )
+    stream: bool = True
+    on_disconnect: Literal["continue", "cancel"] = "continue"
 
 
 def _state(request: Request) -> ServerState:
@@ -113,6 +133,13 @@ async def run_on_thread(thread_id: str, body: ThreadRunRequest, request: Request
     """Run the swarm on the thread with a new user message: SSE events, or JSON when done."""
     state = _state(request)
     stored = await _load(request, thread_id)
+    if stored.run_state is not None:
+        raise api_error(
+            409,
+            "thread_paused",
+            f"thread {thread_id!r} waits for approval: approve or reject its pending calls "
+            "(POST /threads/{id}/approvals) before sending a new message",
+        )
     if body.on_busy == "reject" and stored.status == "running":
         raise api_error(409, "thread_busy", f"another run is in progress on thread {thread_id!r}")
     # A fresh thread starts from the server's context; later runs only update the stored one.
@@ -138,6 +165,48 @@ async def run_on_thread(thread_id: str, body: ThreadRunRequest, request: Request
         return run_event_stream(state.runs, record, cancel_on_disconnect=cancel)
     await record.wait()
     return JSONResponse(record.summary(), headers={"X-Swarmlet-Run-Id": record.id})
+
+
+@router.post("/{thread_id}/approvals", responses={200: {"content": {"text/event-stream": {}}}})
+async def approve_calls(thread_id: str, body: ApprovalRequest, request: Request) -> Response:
+    """Approve or reject the calls a paused run waits for, and resume it (SSE or JSON)."""
+    state = _state(request)
+    stored = await _load(request, thread_id)
+    waiting = {i.call_id for i in _interruptions(state, stored)}
+    unknown = sorted(set(body.decisions) - waiting)
+    if unknown:
+        raise api_error(
+            409,
+            "not_waiting",
+            f"no call waits for approval on thread {thread_id!r} with id(s) {unknown}",
+        )
+
+    def decide(run: RunState) -> None:
+        for call_id, decision in body.decisions.items():
+            if decision == "approve":
+                run.approve(call_id)
+            else:
+                run.reject(call_id, body.message)
+
+    session = Session(state.store, thread_id, wait_timeout=60.0)
+    events = persisted_resume(session, state.agent, decide, state.swarm.resume_stream)
+    record = state.runs.start(events, thread_id=thread_id)
+    if body.stream:
+        cancel = body.on_disconnect == "cancel"
+        return run_event_stream(state.runs, record, cancel_on_disconnect=cancel)
+    await record.wait()
+    return JSONResponse(record.summary(), headers={"X-Swarmlet-Run-Id": record.id})
+
+
+def _interruptions(state: ServerState, stored: SessionState) -> list[Interruption]:
+    """The calls the thread's paused run waits for (none when it is not paused)."""
+    if stored.run_state is None:
+        return []
+    try:
+        return RunState.from_json(stored.run_state, state.agent).interruptions()
+    except SwarmletError:  # saved by another version or for other agents: say so, do not 500
+        logger.warning("thread %r: its paused run cannot be loaded", stored.session_id)
+        return []
 
 
 async def _load(request: Request, thread_id: str) -> SessionState:
@@ -176,4 +245,14 @@ def _detail(state: ServerState, stored: SessionState) -> dict[str, Any]:
         "context_variables": stored.context_variables,
         "active_run": active,
         "runs": [r.summary() for r in runs],
+        "pending_approvals": [
+            {
+                "call_id": item.call_id,
+                "name": item.tool_name,
+                "arguments": item.arguments,
+                "agent": item.agent,
+                "path": list(item.path),
+            }
+            for item in _interruptions(state, stored)
+        ],
     }

@@ -60,6 +60,10 @@ def _summary(request: Any) -> dict[str, Any]:
     }
 
 
+_NOT_SENT = {"state"}
+"""Response fields kept off the wire: a paused run's state is stored in the thread, not sent."""
+
+
 def response_to_json(response: Response) -> dict[str, Any]:
     """A run's :class:`Response` as JSON: messages, active agent's name, context variables."""
     body = {
@@ -67,8 +71,8 @@ def response_to_json(response: Response) -> dict[str, Any]:
         "agent": response.agent.name if response.agent is not None else None,
         "context_variables": jsonable(response.context_variables),
     }
-    for name in type(response).model_fields:  # e.g. ``output`` when the run declares one
-        if name not in body:
+    for name in type(response).model_fields:  # output, sub_runs, interruptions...
+        if name not in body and name not in _NOT_SENT:
             body[name] = jsonable(getattr(response, name))
     return body
 

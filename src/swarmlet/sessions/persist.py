@@ -44,7 +44,7 @@ from swarmlet.sessions.base import SessionState
 from swarmlet.sessions.session import Lease, Session
 from swarmlet.state import RunState
 
-__all__ = ["persisted_run", "unanswered_calls"]
+__all__ = ["persisted_resume", "persisted_run", "unanswered_calls"]
 
 StartRun = Callable[[RunState], AsyncGenerator[Event, None]]
 """Starts the run loop from a given state (``run_events(spec, ..., state=state)``)."""
@@ -100,6 +100,41 @@ async def persisted_run(
             except GuardrailTripped as trip:
                 await recorder.withdraw(trip)
                 raise
+
+
+async def persisted_resume(
+    session: Session,
+    entry_agent: Agent,
+    decide: Callable[[RunState], None],
+    start: StartRun,
+) -> AsyncGenerator[Event, None]:
+    """Resume the run paused on ``session`` (waiting for approval), storing as it goes.
+
+    The paused run's :class:`RunState` is loaded from the session (agents found from
+    ``entry_agent``), ``decide`` approves or rejects its calls (``state.approve(id)`` /
+    ``state.reject(id)``), and ``start`` resumes it (``client.resume_stream``). If ``decide``
+    raises (e.g. an unknown call id), the session stays paused with its state unchanged.
+
+    Raises:
+        UsageError: the session is not paused.
+    """
+    async with session.hold() as lease:
+        stored = await session.load()
+        if stored.run_state is None:
+            raise UsageError(f"session {session.session_id!r} has no paused run to resume")
+        try:
+            state = RunState.from_json(stored.run_state, entry_agent)
+            decide(state)
+        except BaseException:
+            await lease.release("paused", stored.run_state)  # nothing ran: keep the pause
+            raise
+        recorder = _Recorder(lease, stored, state, before_input=len(stored.messages))
+        events = start(state)
+        async with contextlib.aclosing(events):
+            async for event in events:
+                if not event.path:
+                    await recorder.record(event)
+                yield event
 
 
 def _active_agent(entry_agent: Agent, stored: SessionState) -> Agent:
@@ -161,8 +196,13 @@ class _Recorder:
         elif isinstance(event, RunCompleted):
             await self.save()
             # Released before the caller sees the end: a caller that stops reading at
-            # RunCompleted (as run() does) finds the session stored and idle.
-            await self.lease.release("idle")
+            # RunCompleted (as run() does) finds the session stored and idle -- or paused,
+            # with the state to resume from, when calls wait for approval.
+            response = event.response
+            if response.interruptions and response.state is not None:
+                await self.lease.release("paused", response.state.to_json())
+            else:
+                await self.lease.release("idle")
 
     async def save(self) -> None:
         """Store the active agent and the context variables, if they changed."""

@@ -66,6 +66,13 @@ export class ChatView {
     if (agent) this.lastSender = agent;
   }
 
+  note(text) {
+    const div = document.createElement("div");
+    div.className = "handoff-note approval-note";
+    div.textContent = text;
+    this.container.appendChild(div);
+  }
+
   handoff(from, to) {
     const div = document.createElement("div");
     div.className = "handoff-note";
@@ -106,10 +113,15 @@ export class ChatView {
       case "handoff":
         if (!depth) this.handoff(d.from_agent, d.to_agent);
         break;
+      case "approval_requested":
+        this.finishStreaming(path);
+        this.note(`${d.agent} wants to call ${d.name} — waiting for your approval`);
+        break;
       case "run_ended":
         for (const key of [...this.streaming.keys()]) this.finishStreaming(key);
         if (d.status === "failed") this.error(explain(d.error));
         if (d.status === "cancelled") this.error("The run was stopped.");
+        if (d.status === "paused") this.note("Paused: approve or reject the pending call below.");
         break;
       default:
         break;
