@@ -185,3 +185,16 @@ async def test_results_json_cannot_encode(value: Any, expected: str) -> None:
     (content,) = tool_results(response)
     assert content.startswith(expected)
     assert response.messages[-1]["content"] == "ok"  # the run went on
+
+
+async def test_integral_float_beyond_int64_for_an_int_is_a_clear_tool_error() -> None:
+    # JSON Schema's "integer" admits 1e20, but no Python int conversion of a float that large
+    # is exact; the model is told instead of the tool getting a rounded number.
+    def count(n: int) -> int:
+        return n
+
+    model = ScriptedModel([tool_call("count", {"n": 1e20}), "done"])
+    response = await run(Agent(functions=[count]), model)
+    [result] = tool_results(response)
+    assert result.startswith("Error: Invalid arguments for count:")
+    assert "exceeded maximum size" in result
