@@ -121,16 +121,17 @@ async def test_stream_merges_split_arguments_and_several_calls_per_chunk(
     assert server.requests[0]["stream"] is True
 
 
-async def test_stream_text_and_skips_chunks_without_choices(
+async def test_stream_text_and_the_usage_chunk_without_choices(
     server: ScriptedServer, model: FastHTTPModel
 ) -> None:
     server.add(ScriptedReply(content="Hello there, streaming world", chunks=5))
-    deltas = [
-        d async for d in model.stream(request(settings={"stream_options": {"include_usage": True}}))
-    ]
+    deltas = [d async for d in model.stream(request())]
     assert "".join(d.content or "" for d in deltas) == "Hello there, streaming world"
     assert sum(bool(d.content) for d in deltas) >= 4
-    assert deltas[-1].finish_reason == "stop"
+    assert deltas[-2].finish_reason == "stop"
+    usage = deltas[-1].usage  # the usage chunk (no choices) is a delta of its own
+    assert usage is not None and usage.output_tokens > 0 and not deltas[-1].content
+    assert server.requests[0]["stream_options"] == {"include_usage": True}
 
 
 async def test_http_errors_become_swarmlet_exceptions(

@@ -38,3 +38,10 @@ def test_approvals_example(capsys: pytest.CaptureFixture[str]) -> None:
     lines = _run("approvals.py", capsys)
     assert lines[0].startswith('waiting for approval: transfer({"amount": 500, "to": "Bob"})')
     assert lines[1:] == ["  (transferring 500 to Bob)", "Done: 500 sent to Bob."]
+
+
+def test_usage_example(capsys: pytest.CaptureFixture[str]) -> None:
+    lines = _run("usage.py", capsys)
+    assert lines[0] == "requests: 2"
+    assert lines[1].startswith("tokens: ") and not lines[1].startswith("tokens: 0 in")
+    assert [line.split(":")[0].strip() for line in lines[2:]] == ["Triage", "Billing"]

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from swarmlet.hooks import RunHooks
 from swarmlet.models.base import Model, provider_kind
+from swarmlet.usage import Usage
 
 __all__ = ["Agent", "AgentFunction", "Instructions", "Response", "Result"]
 
@@ -172,6 +173,8 @@ class Response(BaseModel):
         sub_runs: the final responses of the sub-runs of agents used as tools
             (:meth:`Agent.as_tool`), keyed by the path of tool-call ids that started them,
             joined with ``/`` (``"call_a"``, or ``"call_a/call_b"`` for one nested inside it).
+        usage: token usage of the run's model calls, in total and ``by_agent``
+            (:class:`~swarmlet.usage.Usage`; agent-tool and guardrail sub-runs included).
         interruptions: tool calls waiting for human approval
             (:class:`~swarmlet.state.Interruption`); non-empty only when the run paused.
         state: the paused run's :class:`~swarmlet.state.RunState`, to save, approve or reject
@@ -183,5 +186,6 @@ class Response(BaseModel):
     context_variables: dict[str, Any] = Field(default_factory=dict)
     output: Any = None
     sub_runs: dict[str, Response] = Field(default_factory=dict)
+    usage: Usage = Field(default_factory=Usage)
     interruptions: list[Any] = Field(default_factory=list)
     state: Any = None

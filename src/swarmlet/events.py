@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from swarmlet.agent import Agent, Response
 from swarmlet.models.base import AssistantMessage, ModelRequest
+from swarmlet.usage import ModelUsage
 
 if TYPE_CHECKING:
     from swarmlet.exceptions import RunError
@@ -129,11 +130,15 @@ class ModelRequested:
 
 @dataclass(frozen=True, slots=True)
 class ModelResponded:
-    """The model call of turn ``turn`` returned ``message`` (streamed replies: when complete)."""
+    """The model call of turn ``turn`` returned ``message`` (streamed replies: when complete).
+
+    ``usage`` is the call's token usage as the endpoint reported it (``None`` if it did not).
+    """
 
     agent: Agent
     turn: int
     message: AssistantMessage
+    usage: ModelUsage | None = None
     path: Path = ()
 
 

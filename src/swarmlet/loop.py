@@ -150,13 +150,14 @@ class _Run:
                     if isinstance(item, OUTCOME_TYPES):
                         next_outcome = item
                     else:
-                        record_sub_run(self.state, item)  # an agent-tool's sub-run ended
+                        self._record(item)
                         await self._observe(item)
                         yield item
                 if next_outcome is None:
                     raise AssertionError(f"a step ended without an outcome after {outcome!r}")
                 outcome = next_outcome
             final = RunCompleted(self.state.response())
+            logger.debug("run usage (%r): %s", self.spec.agent.name, self.state.usage.summary())
             await self._observe(final)
         except RunError as exc:
             failed = RunFailed(self.state.agent, self._positioned(exc))
@@ -167,6 +168,17 @@ class _Run:
             if self.parallel_guard is not None:
                 self.parallel_guard.cancel()
         yield final
+
+    def _record(self, event: Event) -> None:
+        """Keep what the run learns from its agent-tool sub-runs: responses and usage."""
+        record_sub_run(self.state, event)
+        if len(event.path) != 1:  # a direct sub-run's usage already holds its own sub-runs'
+            return
+        ended = event.response if isinstance(event, RunCompleted) else None
+        if isinstance(event, RunFailed):
+            ended = event.error.response  # a failed sub-run's calls were paid for too
+        if ended is not None:
+            self.state.usage.merge(ended.usage)
 
     def step(self, outcome: Outcome) -> Step:
         """The step that follows ``outcome``."""
@@ -303,6 +315,7 @@ class _Run:
         async with contextlib.aclosing(run_events(spec, self.resolve, self.executor)) as events:
             async for event in events:
                 if isinstance(event, RunCompleted) and not event.path:
+                    self.state.usage.merge(event.response.usage)  # a guardrail's calls count
                     return event.response
         raise AssertionError("a run always ends with RunCompleted")  # pragma: no cover
 

@@ -23,6 +23,7 @@ from swarmlet.agent import Agent, Response
 from swarmlet.exceptions import RunStateError
 from swarmlet.models.base import ToolCall
 from swarmlet.tools import ToolOutcome
+from swarmlet.usage import Usage
 
 __all__ = ["Approval", "Interruption", "PendingTurn", "RunState"]
 
@@ -100,6 +101,7 @@ class RunState:
         output: the accepted final answer (``Response.output``), once there is one.
         sub_runs: the final responses of agent-tool sub-runs, keyed by their event path
             joined with ``/`` (``Response.sub_runs``).
+        usage: token usage of the run's model calls so far (sub-runs' included).
         pending: the tool turn the run paused in, if it paused.
         resumed: set when a resume starts from this object (it is then changed by that run,
             so resuming it again is refused; load it from JSON again to retry).
@@ -112,6 +114,7 @@ class RunState:
     turn: int = 0
     output: Any = None
     sub_runs: dict[str, Response] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
     pending: PendingTurn | None = None
     resumed: bool = False
 
@@ -124,6 +127,7 @@ class RunState:
             context_variables=self.context_variables,
             output=self.output,
             sub_runs=dict(self.sub_runs),
+            usage=self.usage.model_copy(deep=True),
             interruptions=interruptions,
             state=self if interruptions else None,
         )

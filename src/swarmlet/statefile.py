@@ -8,6 +8,7 @@
       "state": {
         "agent": "Triage",                      # agents by name, found again at load
         "messages": [...], "start": 1, "context_variables": {...}, "turn": 2,
+        "usage": {"requests": 2, "input_tokens": ..., "by_agent": {...}},
         "pending": null | {
           "calls": [{"id": "...", "name": "...", "arguments": "{...}"}],
           "results": {"<call id>": {"content": "...", "error": null,
@@ -44,12 +45,15 @@ from swarmlet.graph import reachable_agents
 from swarmlet.models.base import ToolCall
 from swarmlet.state import Approval, PendingTurn, RunState
 from swarmlet.tools import ToolOutcome
+from swarmlet.usage import Usage
 
 __all__ = ["FORMAT", "VERSION", "VERSIONS", "dump_state", "load_state"]
 
 FORMAT = "swarmlet.run_state"
 VERSION = 1
-VERSIONS = {1: "messages, agent by name, context variables, turn, pending tool turn, sub-runs"}
+VERSIONS = {
+    1: "messages, agent by name, context variables, turn, usage, pending tool turn, sub-runs",
+}
 """Every version this code reads, with what it holds."""
 
 __doc__ = (__doc__ or "") + "".join(f"\n- {v}: {s}" for v, s in VERSIONS.items()) + "\n"
@@ -96,6 +100,7 @@ def _state_body(state: RunState) -> dict[str, Any]:
         "start": state.start,
         "context_variables": state.context_variables,
         "turn": state.turn,
+        "usage": state.usage.model_dump(mode="json"),
         "pending": _pending_body(state.pending) if state.pending is not None else None,
     }
 
@@ -181,6 +186,7 @@ def _state_from(body: dict[str, Any], agents: dict[str, Agent]) -> RunState:
         start=_int(body["start"], "start"),
         context_variables=_dict(body["context_variables"], "context_variables"),
         turn=_int(body["turn"], "turn"),
+        usage=Usage.model_validate(body["usage"]),
     )
     if body.get("pending") is not None:
         state.pending = _pending_from(body["pending"], agents)

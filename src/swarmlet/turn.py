@@ -56,10 +56,13 @@ async def model_turn(
             yield item
     assert message is not None
     message.tool_calls = _unique_ids(message.tool_calls)
-    yield ModelResponded(state.agent, state.turn, message)
+    state.usage.add(state.agent.name, message.usage)
+    yield ModelResponded(state.agent, state.turn, message, message.usage)
     as_dict = assistant_to_dict(message, state.agent.name)
     state.messages.append(as_dict)
-    logger.debug("turn %d: %r answered %r", state.turn, state.agent.name, as_dict)
+    logger.debug(
+        "turn %d: %r answered %r (usage: %s)", state.turn, state.agent.name, as_dict, message.usage
+    )
     yield MessageCompleted(state.agent, as_dict)
     if not message.tool_calls:
         yield Answer(message)

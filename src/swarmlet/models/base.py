@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from swarmlet.exceptions import UsageError
+from swarmlet.usage import ModelUsage
 
 __all__ = [
     "AssistantMessage",
@@ -41,12 +42,13 @@ class ToolCall:
 
 @dataclass(slots=True)
 class AssistantMessage:
-    """A complete assistant reply: text, tool calls, or both."""
+    """A complete assistant reply: text, tool calls, or both; ``usage`` as reported."""
 
     content: str | None = None
     tool_calls: list[ToolCall] = field(default_factory=list)
     refusal: str | None = None
     finish_reason: str | None = None
+    usage: ModelUsage | None = None
 
 
 @dataclass(slots=True)
@@ -61,13 +63,14 @@ class ToolCallFragment:
 
 @dataclass(slots=True)
 class MessageDelta:
-    """One streamed piece of an assistant reply."""
+    """One streamed piece of an assistant reply (``usage``: from the stream's usage chunk)."""
 
     role: str | None = None
     content: str | None = None
     tool_calls: list[ToolCallFragment] = field(default_factory=list)
     refusal: str | None = None
     finish_reason: str | None = None
+    usage: ModelUsage | None = None
 
 
 @dataclass(slots=True)

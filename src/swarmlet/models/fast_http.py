@@ -38,6 +38,7 @@ import asyncio
 import contextlib
 import importlib
 import json
+import logging
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -53,12 +54,21 @@ from swarmlet.models.base import (
 )
 from swarmlet.models.env import endpoint_from_env
 from swarmlet.models.retry import retry_delay, server_delay, should_retry
-from swarmlet.models.wire import chat_params, checked_stream, error_message, status_error
+from swarmlet.models.wire import (
+    chat_params,
+    checked_stream,
+    error_message,
+    rejects_stream_options,
+    status_error,
+)
+from swarmlet.usage import model_usage
 
 if TYPE_CHECKING:
     import aiohttp
 
 __all__ = ["FastHTTPModel"]
+
+logger = logging.getLogger("swarmlet.models")
 
 
 def _stdlib_dumps(obj: Any) -> bytes:
@@ -152,6 +162,7 @@ class FastHTTPModel(Model):
             self._headers["authorization"] = f"Bearer {api_key}"
         self._headers.update(headers or {})
         self._given_session = http_client
+        self._stream_usage = True  # False once the endpoint refused stream_options
         self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSession] = (
             weakref.WeakKeyDictionary()
         )
@@ -187,7 +198,8 @@ class FastHTTPModel(Model):
 
     def params(self, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
         """The request body: :func:`swarmlet.models.wire.chat_params`, as the SDK provider's."""
-        return chat_params(request, default_model=self.model, stream=stream)
+        usage = stream and self._stream_usage
+        return chat_params(request, default_model=self.model, stream=stream, include_usage=usage)
 
     def _body(self, request: ModelRequest, *, stream: bool) -> bytes:
         """:meth:`params` encoded as JSON.
@@ -196,7 +208,13 @@ class FastHTTPModel(Model):
         UTF-8; only then is the body rebuilt with them replaced, so the common case does not
         pay for walking every message.
         """
-        raw = chat_params(request, default_model=self.model, stream=stream, clean_unicode=False)
+        raw = chat_params(
+            request,
+            default_model=self.model,
+            stream=stream,
+            clean_unicode=False,
+            include_usage=stream and self._stream_usage,
+        )
         try:
             return _dumps(raw)
         except (TypeError, ValueError):  # orjson's JSONEncodeError, json's UnicodeEncodeError
@@ -237,7 +255,9 @@ class FastHTTPModel(Model):
         if not choices:
             raise ModelResponseError("the endpoint returned a completion with no choices")
         choice = choices[0]
-        return _message_from(choice.get("message"), choice.get("finish_reason"))
+        message = _message_from(choice.get("message"), choice.get("finish_reason"))
+        message.usage = model_usage(body.get("usage"))
+        return message
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[MessageDelta]:
         """Send ``request`` with ``stream=True`` and yield its deltas.
@@ -249,7 +269,7 @@ class FastHTTPModel(Model):
         """
         from aiohttp import ClientError
 
-        response = await self._open(self._body(request, stream=True))
+        response = await self._open_stream(request)
         finished = False
         try:
             # Few generator layers on purpose: every delta passes through each of them.
@@ -263,6 +283,18 @@ class FastHTTPModel(Model):
                 response.release()  # read to the end: the connection goes back to the pool
             else:
                 response.close()
+
+    async def _open_stream(self, request: ModelRequest) -> aiohttp.ClientResponse:
+        """Start a stream, asking for its usage chunk unless the endpoint refused that once."""
+        asked = self._stream_usage
+        try:
+            return await self._open(self._body(request, stream=True))
+        except ModelError as exc:
+            if not asked or not rejects_stream_options(exc):
+                raise
+            logger.info("the endpoint refuses stream_options; streams go without usage")
+            self._stream_usage = False
+            return await self._open(self._body(request, stream=True))
 
     async def _post(self, content: bytes) -> bytes:
         """POST ``content`` and read the whole body, retrying what is retryable.
@@ -437,16 +469,29 @@ async def _stream_deltas(response: aiohttp.ClientResponse) -> AsyncIterator[Mess
         for data in parser.feed(piece):
             if data == b"[DONE]":
                 return
-            choices = _chunk_choices(data)
-            if choices:
-                yield _delta_from(choices[0])
+            delta = _chunk_delta(data)
+            if delta is not None:
+                yield delta
     for data in parser.close():
-        choices = [] if data == b"[DONE]" else _chunk_choices(data)
-        if choices:
-            yield _delta_from(choices[0])
+        delta = None if data == b"[DONE]" else _chunk_delta(data)
+        if delta is not None:
+            yield delta
 
 
-def _chunk_choices(data: bytes) -> list[Any]:
+def _chunk_delta(data: bytes) -> MessageDelta | None:
+    """The delta of a chunk with a choice or a usage report (``None`` for other chunks)."""
+    chunk = _chunk(data)
+    choices = chunk.get("choices")
+    usage = chunk.get("usage")
+    if isinstance(choices, list) and choices:
+        delta = _delta_from(choices[0])
+        if usage:
+            delta.usage = model_usage(usage)
+        return delta
+    return MessageDelta(usage=model_usage(usage)) if usage else None
+
+
+def _chunk(data: bytes) -> dict[str, Any]:
     try:
         chunk = _loads(data)
     except ValueError as exc:
@@ -460,8 +505,7 @@ def _chunk_choices(data: bytes) -> list[Any]:
         error = chunk["error"]
         message = error.get("message") if isinstance(error, dict) else error
         raise ModelError(f"the model endpoint failed mid-stream: {message}")
-    choices = chunk.get("choices")
-    return choices if isinstance(choices, list) else []
+    return chunk
 
 
 def _message_from(message: Any, finish_reason: str | None) -> AssistantMessage:

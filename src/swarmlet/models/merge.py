@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from swarmlet.models.base import AssistantMessage, MessageDelta, ToolCall
+from swarmlet.usage import ModelUsage
 
 __all__ = ["DeltaAccumulator"]
 
@@ -29,6 +30,7 @@ class DeltaAccumulator:
         self._refusal: list[str] = []
         self._calls: dict[int, _PartialCall] = {}
         self._finish_reason: str | None = None
+        self._usage: ModelUsage | None = None
 
     def add(self, delta: MessageDelta) -> None:
         """Merge one delta into the message being built."""
@@ -46,6 +48,8 @@ class DeltaAccumulator:
                 partial.arguments.append(fragment.arguments)
         if delta.finish_reason:
             self._finish_reason = delta.finish_reason
+        if delta.usage is not None:  # the last report wins (some servers send one per chunk)
+            self._usage = delta.usage
 
     def message(self) -> AssistantMessage:
         """The merged message; tool calls ordered by index."""
@@ -58,4 +62,5 @@ class DeltaAccumulator:
             tool_calls=calls,
             refusal="".join(self._refusal) if self._refusal else None,
             finish_reason=self._finish_reason,
+            usage=self._usage,
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -32,9 +33,18 @@ from swarmlet.models.base import (
     ToolCallFragment,
 )
 from swarmlet.models.env import endpoint_from_env
-from swarmlet.models.wire import chat_params, checked_stream, error_message, status_error
+from swarmlet.models.wire import (
+    chat_params,
+    checked_stream,
+    error_message,
+    rejects_stream_options,
+    status_error,
+)
+from swarmlet.usage import model_usage
 
 __all__ = ["OpenAIChatModel", "client_from_env"]
+
+logger = logging.getLogger("swarmlet.models")
 
 
 def client_from_env(
@@ -70,13 +80,15 @@ class OpenAIChatModel(Model):
         self.model = model
         self._create = self.client.chat.completions.create
         self._is_async = inspect.iscoroutinefunction(self._create)
+        self._stream_usage = True  # False once the endpoint refused stream_options
 
     def params(self, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
         """The keyword arguments sent to ``chat.completions.create`` for ``request``.
 
         The rule is :func:`swarmlet.models.wire.chat_params`, shared with ``FastHTTPModel``.
         """
-        return chat_params(request, default_model=self.model, stream=stream)
+        usage = stream and self._stream_usage
+        return chat_params(request, default_model=self.model, stream=stream, include_usage=usage)
 
     async def complete(self, request: ModelRequest) -> AssistantMessage:
         """Send ``request`` and return the first choice's message."""
@@ -85,7 +97,9 @@ class OpenAIChatModel(Model):
         if not choices:
             raise ModelResponseError("the endpoint returned a completion with no choices")
         choice = choices[0]
-        return _message_from(_field(choice, "message"), _field(choice, "finish_reason"))
+        message = _message_from(_field(choice, "message"), _field(choice, "finish_reason"))
+        message.usage = model_usage(_field(completion, "usage"))
+        return message
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[MessageDelta]:
         """Send ``request`` with ``stream=True`` and yield its deltas.
@@ -96,7 +110,7 @@ class OpenAIChatModel(Model):
         as a complete response without choices does. A stream that ends without a
         ``finish_reason`` is accepted as it is (logged): what arrived is the reply.
         """
-        chunks = await self._call(self.params(request, stream=True))
+        chunks = await self._open_stream(request)
         try:
             async for delta in checked_stream(_choice_deltas(chunks)):
                 yield delta
@@ -107,6 +121,18 @@ class OpenAIChatModel(Model):
         finally:
             # Early exit or failure: release the HTTP connection instead of leaking it.
             await _close(chunks)
+
+    async def _open_stream(self, request: ModelRequest) -> Any:
+        """Start a stream, asking for its usage chunk unless the endpoint refused that once."""
+        params = self.params(request, stream=True)
+        try:
+            return await self._call(params)
+        except ModelError as exc:
+            if "stream_options" not in params or not rejects_stream_options(exc):
+                raise
+            logger.info("the endpoint refuses stream_options; streams go without usage")
+            self._stream_usage = False
+            return await self._call(self.params(request, stream=True))
 
     async def _call(self, params: dict[str, Any]) -> Any:
         try:
@@ -173,11 +199,16 @@ def _delta_from(choice: Any) -> MessageDelta:
 
 
 async def _choice_deltas(chunks: Any) -> AsyncIterator[MessageDelta]:
-    """One delta per SDK chunk that has a choice (usage and content-filter chunks have none)."""
+    """One delta per SDK chunk with a choice or a usage report (content-filter chunks: none)."""
     async for chunk in _aiterate(chunks):
         choices = _field(chunk, "choices")
+        usage = model_usage(_field(chunk, "usage"))
         if choices:
-            yield _delta_from(choices[0])
+            delta = _delta_from(choices[0])
+            delta.usage = usage
+            yield delta
+        elif usage is not None:
+            yield MessageDelta(usage=usage)
 
 
 async def _aiterate(chunks: Any) -> AsyncIterator[Any]:

@@ -16,7 +16,13 @@ from typing import Any
 from swarmlet.exceptions import ModelConfigurationError, ModelError, ModelResponseError
 from swarmlet.models.base import MessageDelta, ModelRequest
 
-__all__ = ["chat_params", "checked_stream", "error_message", "status_error"]
+__all__ = [
+    "chat_params",
+    "checked_stream",
+    "error_message",
+    "rejects_stream_options",
+    "status_error",
+]
 
 logger = logging.getLogger("swarmlet.models")
 
@@ -27,6 +33,7 @@ def chat_params(
     default_model: str | None,
     stream: bool,
     clean_unicode: bool = True,
+    include_usage: bool = False,
 ) -> dict[str, Any]:
     """The Chat Completions request body (``create`` keyword arguments) for ``request``.
 
@@ -34,7 +41,8 @@ def chat_params(
     servers reject them otherwise. ``default_model`` is used when the request names no model.
     ``clean_unicode=False`` skips replacing lone surrogates: for a caller that encodes the body
     itself and asks again with cleaning only when encoding fails (walking every message costs
-    more than the encoding).
+    more than the encoding). ``include_usage`` asks a stream for its usage chunk
+    (``stream_options``), for endpoints that accept it (see :func:`rejects_stream_options`).
     """
     messages = _valid_unicode(request.messages) if clean_unicode else request.messages
     params: dict[str, Any] = {
@@ -52,7 +60,20 @@ def chat_params(
         params["response_format"] = request.response_format
     if stream:
         params["stream"] = True
+        if include_usage:
+            params["stream_options"] = {"include_usage": True}
     return params
+
+
+def rejects_stream_options(error: ModelError) -> bool:
+    """Whether ``error`` is an endpoint refusing ``stream_options`` (it does not know it).
+
+    OpenAI and most compatible servers send a usage chunk when asked; some (older vLLM, Azure
+    API versions, proxies) answer 400/422 naming the parameter. The providers then send the
+    request again without it and stop asking that endpoint: streams never fail for usage.
+    """
+    text = str(error).lower()
+    return error.status_code in (400, 422) and ("stream_options" in text or "include_usage" in text)
 
 
 def status_error(status: int, detail: str) -> ModelError:
@@ -114,10 +135,17 @@ async def checked_stream(deltas: AsyncIterator[MessageDelta]) -> AsyncIterator[M
     """
     seen_choice = finished = False
     async for delta in deltas:
-        seen_choice = True
+        seen_choice = seen_choice or not _usage_only(delta)
         finished = finished or bool(delta.finish_reason)
         yield delta
     if not seen_choice:
         raise ModelResponseError("the endpoint streamed no choices (an empty or non-SSE body)")
     if not finished:
         logger.warning("the model's stream ended without a finish_reason; kept as received")
+
+
+def _usage_only(delta: MessageDelta) -> bool:
+    """A delta made from a usage chunk alone (a chunk with no choice)."""
+    return delta.usage is not None and not (
+        delta.role or delta.content or delta.tool_calls or delta.finish_reason or delta.refusal
+    )
