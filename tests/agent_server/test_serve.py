@@ -89,14 +89,15 @@ def _free_port() -> int:
         return port
 
 
-def test_serve_example_end_to_end() -> None:
-    """A real ``swarmlet serve`` process, its generated token, a run against a scripted endpoint."""
+def test_serve_example_end_to_end(tmp_path: Path) -> None:
+    """A real ``swarmlet serve`` process, its generated token, a run against a scripted endpoint;
+    threads go to the default database in the data directory."""
     port = _free_port()
     with ScriptedServer(responder=conversation_responder) as model_server:
         process = _swarmlet(
             "serve", "--example", "triage_agent", "--port", str(port),
             "--base-url", model_server.base_url, "--model", "scripted",
-            env={"SWARMLET_API_TOKENS": ""},
+            env={"SWARMLET_API_TOKENS": "", "SWARMLET_DATA_DIR": str(tmp_path)},
         )  # fmt: skip
         try:
             banner = _read_banner(process)
@@ -109,6 +110,7 @@ def test_serve_example_end_to_end() -> None:
                 body = {"messages": [{"role": "user", "content": "refund please"}]}
                 with http.stream("POST", "/runs", headers=auth, json=body) as response:
                     events = list(parse_sse(response.iter_lines()))
+                assert http.post("/threads", headers=auth, json={}).status_code == 201
             assert [e.event for e in events if e.event == "handoff"] == ["handoff"]
             assert events[-1].data["status"] == "completed"
         finally:
@@ -118,6 +120,8 @@ def test_serve_example_end_to_end() -> None:
     output = "\n".join(banner) + err + out
     assert output.count(token) == 2  # the "API token" line and the log-in URL line
     assert "POST /runs" in out  # uvicorn's access log, which shows no header
+    assert f"threads stored in sqlite:///{tmp_path / 'server.db'}" in output
+    assert (tmp_path / "server.db").is_file()
 
 
 def _read_banner(process: subprocess.Popen[str]) -> list[str]:
