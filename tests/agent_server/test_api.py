@@ -78,7 +78,15 @@ def test_every_api_endpoint_rejects_bad_tokens(
         ("GET", "/runs/run_x/events"),
         ("POST", "/runs/run_x/cancel"),
         ("GET", "/v1/models"),
+        ("GET", "/v1/models/swarmlet-triage"),
         ("POST", "/v1/chat/completions"),
+        ("GET", "/info"),
+        ("GET", "/threads"),
+        ("POST", "/threads"),
+        ("GET", "/threads/th_x"),
+        ("DELETE", "/threads/th_x"),
+        ("POST", "/threads/th_x/runs"),
+        ("POST", "/threads/th_x/approvals"),
     ]:
         response = http.request(method, path, headers=headers, json=HELLO)
         assert response.status_code == 401, (method, path)

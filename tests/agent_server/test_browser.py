@@ -269,3 +269,23 @@ def test_approving_a_tool_call_resumes_live(page: Page, approvals_url: str) -> N
     expect(page.locator(".msg.assistant", has_text="on their way back")).to_be_visible()
     expect(page.locator("#approvals .approval")).to_have_count(0)
     _shot(page, "approval-done")
+
+
+def test_an_unreachable_server_is_reported(page: Page, tmp_path: Path) -> None:
+    settings = ServerSettings(
+        auth=TokenAuth(frozenset({TOKEN})), db_url=f"sqlite:///{tmp_path / 'threads.db'}"
+    )
+    app = create_app(refunds_agent(), swarm=Swarm(client=PacedModel()), settings=settings)
+    with live_server(app) as url:
+        page.goto(f"{url}/#token={TOKEN}")
+        expect(page.locator("#connection")).to_have_text("connected")
+    # The server is gone: the page says so (it checks every 5 s).
+    expect(page.locator("#banner")).to_contain_text(
+        "Cannot reach the swarmlet server", timeout=15_000
+    )
+    expect(page.locator("#connection")).to_have_text("server unreachable")
+    page.fill("#input", "anyone there?")
+    page.keyboard.press("Enter")
+    expect(page.locator("#banner")).to_contain_text("Cannot reach the swarmlet server")
+    expect(page.locator("#input")).to_have_value("anyone there?")  # nothing typed is lost
+    _shot(page, "server-unreachable")

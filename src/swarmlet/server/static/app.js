@@ -274,6 +274,7 @@ $("composer").addEventListener("submit", (event) => {
   if (!text || ui.runs.has(ui.thread)) return;
   $("input").value = "";
   send(text).catch((err) => {
+    if (err instanceof ApiError && err.status === 0 && !$("input").value) $("input").value = text;
     if (err instanceof ApiError && err.status !== 401 && err.status !== 0) ui.chat.error(err.message);
     else report(err);
   });
