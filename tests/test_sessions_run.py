@@ -283,3 +283,18 @@ async def test_an_output_guardrail_trip_withdraws_the_withheld_answer(store: Ses
         )
     stored = await session.load()
     assert (stored.messages, stored.status) == ([{"role": "user", "content": "tell me"}], "error")
+
+
+async def test_sync_runs_from_many_threads_on_one_session_stay_whole(store: SessionStore) -> None:
+    agent = Agent(name="Echo")
+
+    def run(n: int) -> None:
+        model = ScriptedModel([reply(f"answer {n}", delay=0.01)])
+        Swarm(client=model).run(agent, f"question {n}", session=Session(store, "threads"))
+
+    await asyncio.gather(*(asyncio.to_thread(run, n) for n in range(8)))
+    stored = await Session(store, "threads").load()
+    pairs = [stored.messages[i : i + 2] for i in range(0, len(stored.messages), 2)]
+    assert len(pairs) == 8
+    for question, answer in pairs:
+        assert answer["content"] == question["content"].replace("question", "answer")
