@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from swarmlet.sessions import MemoryStore, PostgresStore, SessionStore, SQLiteStore
 from swarmlet.testing.postgres import TemporaryPostgres, reset_postgres_schema
 from swarmlet.testing.server import ScriptedServer
 
@@ -69,3 +71,20 @@ def postgres_dsn(postgres_server: TemporaryPostgres) -> str:
     """The server's DSN, with an empty ``public`` schema for this test."""
     reset_postgres_schema(postgres_server.dsn)
     return postgres_server.dsn
+
+
+@pytest.fixture
+async def session_store(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[SessionStore]:
+    """A fresh, empty session store of the backend a test module is parametrized with
+    (``pytestmark = pytest.mark.parametrize("backend", ["memory", "sqlite", "postgres"])``)."""
+    made: SessionStore
+    if backend == "memory":
+        made = MemoryStore()
+    elif backend == "sqlite":
+        made = SQLiteStore(tmp_path / "sessions.db")
+    else:
+        made = PostgresStore(request.getfixturevalue("postgres_dsn"))
+    yield made
+    await made.close()

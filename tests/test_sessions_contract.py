@@ -5,20 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from swarmlet.exceptions import UsageError
 from swarmlet.sessions import (
     LeaseLost,
-    MemoryStore,
-    PostgresStore,
     Session,
     SessionBusy,
     SessionStore,
-    SQLiteStore,
 )
 
 pytestmark = pytest.mark.parametrize("backend", ["memory", "sqlite", "postgres"])
@@ -34,19 +29,9 @@ TOOL = {"role": "tool", "tool_call_id": "c1", "tool_name": "f", "content": '{"n"
 
 
 @pytest.fixture
-async def store(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> AsyncIterator[SessionStore]:
-    """A fresh, empty store of the backend under test."""
-    made: SessionStore
-    if backend == "memory":
-        made = MemoryStore()
-    elif backend == "sqlite":
-        made = SQLiteStore(tmp_path / "sessions.db")
-    else:
-        made = PostgresStore(request.getfixturevalue("postgres_dsn"))
-    yield made
-    await made.close()
+def store(session_store: SessionStore) -> SessionStore:
+    """The backend under test (``session_store`` in conftest.py)."""
+    return session_store
 
 
 async def test_unknown_session_loads_as_none_and_empty(store: SessionStore) -> None:
@@ -143,7 +128,7 @@ async def test_steal_from_takes_a_live_lease_only_from_the_named_owner(store: Se
     await store.append("s1", token, [USER])
 
 
-async def test_paused_run_state_round_trips_and_is_cleared_by_the_next_release(
+async def test_paused_run_state_round_trips_and_is_consumed_by_the_next_save(
     store: SessionStore,
 ) -> None:
     run_state = json.dumps({"$schemaVersion": "1", "pending": [{"call_id": "c1"}]})
@@ -152,6 +137,9 @@ async def test_paused_run_state_round_trips_and_is_cleared_by_the_next_release(
     state = await store.load("s1")
     assert (state.status, state.run_state) == ("paused", run_state)  # type: ignore[union-attr]
     token = await store.acquire("s1", "me:1:b", 30)
+    assert (await store.load("s1")).run_state == run_state  # type: ignore[union-attr]
+    await store.save("s1", token, agent_name="A", context_variables={})  # a resume consumes it
+    assert (await store.load("s1")).run_state is None  # type: ignore[union-attr]
     await store.release("s1", token, "idle")
     state = await store.load("s1")
     assert (state.status, state.run_state) == ("idle", None)  # type: ignore[union-attr]

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,12 +18,9 @@ from swarmlet.exceptions import (
 )
 from swarmlet.guardrails import GuardrailInput
 from swarmlet.sessions import (
-    MemoryStore,
-    PostgresStore,
     Session,
     SessionBusy,
     SessionStore,
-    SQLiteStore,
 )
 from swarmlet.sessions.persist import UNANSWERED
 from swarmlet.testing import ScriptedModel, reply, tool_call
@@ -35,18 +31,9 @@ MakeSession = Callable[..., Session]
 
 
 @pytest.fixture
-async def store(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> AsyncIterator[SessionStore]:
-    made: SessionStore
-    if backend == "memory":
-        made = MemoryStore()
-    elif backend == "sqlite":
-        made = SQLiteStore(tmp_path / "sessions.db")
-    else:
-        made = PostgresStore(request.getfixturevalue("postgres_dsn"))
-    yield made
-    await made.close()
+def store(session_store: SessionStore) -> SessionStore:
+    """The backend under test (``session_store`` in conftest.py)."""
+    return session_store
 
 
 def agents() -> tuple[Agent, Agent]:

@@ -256,10 +256,8 @@ class Swarm:
     ) -> AsyncGenerator[Event, None]:
         """The run on a stored conversation (imported here: most runs have no session)."""
         from swarmlet.sessions.persist import persisted_run
-        from swarmlet.sessions.session import Session
 
-        if not isinstance(session, Session):
-            raise UsageError(f"session must be a swarmlet Session, got {type(session).__name__}")
+        _check_session(session)
 
         def start(state: RunState) -> AsyncGenerator[Event, None]:
             return run_events(spec, self._resolve, executor, state)
@@ -349,18 +347,35 @@ class Swarm:
         hooks: RunHooks | None = None,
         output_guardrails: Sequence[Any] = (),
         sync_tools: SyncTools | None = None,
+        session: Session | None = None,
     ) -> AsyncGenerator[Event, None]:
         """Continue a paused run where it stopped, yielding its events (see :meth:`resume`).
 
         Raises:
-            RunStateError: ``state`` was already resumed (load it from JSON again to retry).
+            RunStateError: ``state`` was already resumed (load it from JSON again to retry),
+                or ``session`` is not paused where ``state`` is.
         """
         spec = _resume_spec(
             state, stream, max_turns, model_override, execute_tools, hooks, output_guardrails
         )
         executor = self._executor(sync_tools, INLINE, sync_api=False)
-        events = run_events(spec, self._resolve, executor, state, resumed=True)
+        events = self._resumed(spec, state, executor, session)
         return _with_debug(tracing.observe(events, spec, self._resolve), debug)
+
+    def _resumed(
+        self, spec: RunSpec, state: RunState, executor: Executor | None, session: Session | None
+    ) -> AsyncGenerator[Event, None]:
+        """A paused run's events from ``state``; stored on ``session`` when given."""
+        if session is None:
+            return run_events(spec, self._resolve, executor, state, resumed=True)
+        from swarmlet.sessions.persist import resume_on_session
+
+        _check_session(session)
+
+        def start(state: RunState) -> AsyncGenerator[Event, None]:
+            return run_events(spec, self._resolve, executor, state, resumed=True)
+
+        return resume_on_session(session, state, start)
 
     async def resume_async(self, state: RunState, **options: Any) -> Response:
         """Continue a paused run; the options are :meth:`resume_stream`'s (not ``stream``).
@@ -381,18 +396,21 @@ class Swarm:
         hooks: RunHooks | None = None,
         output_guardrails: Sequence[Any] = (),
         sync_tools: SyncTools | None = None,
+        session: Session | None = None,
     ) -> Response:
         """Continue a paused run (``response.state``, or ``RunState.from_json(...)``).
 
         ``max_turns`` counts on from the model calls already made; input guardrails are not
-        run again. Sync tools run as in :meth:`run`.
+        run again. Sync tools run as in :meth:`run`. With ``session=``, ``state`` is the
+        session's paused run (``RunState.from_json(session_state.run_state, agent)``) and the
+        resumed run is stored there; a session no longer paused at that point is refused.
         """
         spec = _resume_spec(
             state, False, max_turns, model_override, execute_tools, hooks, output_guardrails
         )
         bridge = bridge_for(self._needs_shared_loop)
         executor = self._executor(sync_tools, bridge.caller_executor, sync_api=True)
-        events = run_events(spec, self._resolve, executor, state, resumed=True)
+        events = self._resumed(spec, state, executor, session)
         return bridge.run(
             _final_response(_with_debug(tracing.observe(events, spec, self._resolve), debug))
         )
@@ -551,6 +569,13 @@ class Swarm:
 def _check_sync_tools(sync_tools: object) -> None:
     if sync_tools is not None and sync_tools not in SYNC_TOOLS:
         raise UsageError(f"sync_tools must be 'caller', 'threads' or None, got {sync_tools!r}")
+
+
+def _check_session(session: object) -> None:
+    from swarmlet.sessions.session import Session  # most runs have no session: import late
+
+    if not isinstance(session, Session):
+        raise UsageError(f"session must be a swarmlet Session, got {type(session).__name__}")
 
 
 def _resume_spec(

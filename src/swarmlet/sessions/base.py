@@ -160,7 +160,8 @@ class SessionStore(Protocol):
         agent_name: str | None,
         context_variables: dict[str, Any],
     ) -> None:
-        """Store the active agent's name and the context variables. Raises LeaseLost."""
+        """Store the active agent's name and the context variables, and clear a paused run's
+        state (a run is in progress: a resume consumes it). Raises LeaseLost."""
         ...
 
     async def load(self, session_id: str) -> SessionState | None:

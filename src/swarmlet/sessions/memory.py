@@ -115,7 +115,7 @@ class MemoryStore:
         context = to_json(context_variables, "context_variables")
         with self._lock:
             row = self._held(session_id, token)
-            row.agent_name, row.context = agent_name, context
+            row.agent_name, row.context, row.run_state = agent_name, context, None
 
     async def load(self, session_id: str) -> SessionState | None:
         with self._lock:

@@ -37,6 +37,7 @@ from swarmlet.exceptions import (
     GuardrailTripped,
     InputGuardrailTripped,
     OutputGuardrailTripped,
+    RunStateError,
     UsageError,
 )
 from swarmlet.graph import reachable_agents
@@ -44,7 +45,7 @@ from swarmlet.sessions.base import SessionState
 from swarmlet.sessions.session import Lease, Session
 from swarmlet.state import RunState
 
-__all__ = ["persisted_resume", "persisted_run", "unanswered_calls"]
+__all__ = ["persisted_resume", "persisted_run", "resume_on_session", "unanswered_calls"]
 
 StartRun = Callable[[RunState], AsyncGenerator[Event, None]]
 """Starts the run loop from a given state (``run_events(spec, ..., state=state)``)."""
@@ -90,16 +91,35 @@ async def persisted_run(
         await lease.append([*repaired, *messages])
         recorder = _Recorder(lease, stored, state, before_input=len(history) - len(messages))
         await recorder.save()
-        events = start(state)
-        async with contextlib.aclosing(events):
-            try:
-                async for event in events:
-                    if not event.path:
-                        await recorder.record(event)
-                    yield event
-            except GuardrailTripped as trip:
-                await recorder.withdraw(trip)
-                raise
+        async for event in _recorded(recorder, start(state)):
+            yield event
+
+
+async def resume_on_session(
+    session: Session, state: RunState, start: StartRun
+) -> AsyncGenerator[Event, None]:
+    """Resume the run paused on ``session`` from ``state`` (its stored state, decided on);
+    what ``client.resume(state, session=...)`` does.
+
+    Taking the lease and checking that the session is still paused *at this point* makes a
+    resume happen once: a second resume of the same pause (another process, a retry) finds
+    the session moved on and is refused before anything runs.
+
+    Raises:
+        SessionBusy: another run holds the session.
+        RunStateError: the session is not paused, or paused at another point than ``state``.
+    """
+    # Checked first without the lease too: a refused resume then leaves the session untouched.
+    _check_same_pause(session.session_id, await session.load(), state)
+    async with session.hold() as lease:
+        stored = await session.load()
+        try:
+            _check_same_pause(session.session_id, stored, state)
+        except RunStateError:  # another resume got here first: leave what it left
+            await lease.release("paused" if stored.run_state else "idle", stored.run_state)
+            raise
+        async for event in _resumed(lease, stored, state, start):
+            yield event
 
 
 async def persisted_resume(
@@ -110,31 +130,73 @@ async def persisted_resume(
 ) -> AsyncGenerator[Event, None]:
     """Resume the run paused on ``session`` (waiting for approval), storing as it goes.
 
-    The paused run's :class:`RunState` is loaded from the session (agents found from
-    ``entry_agent``), ``decide`` approves or rejects its calls (``state.approve(id)`` /
-    ``state.reject(id)``), and ``start`` resumes it (``client.resume_stream``). If ``decide``
-    raises (e.g. an unknown call id), the session stays paused with its state unchanged.
+    The paused run's :class:`RunState` is loaded from the session under its lease (agents
+    found from ``entry_agent``), ``decide`` approves or rejects its calls
+    (``state.approve(id)`` / ``state.reject(id)``), and ``start`` resumes it
+    (``client.resume_stream``). If ``decide`` raises (e.g. an unknown call id), the session
+    stays paused with its state unchanged.
 
     Raises:
-        UsageError: the session is not paused.
+        RunStateError: the session is not paused (e.g. another process resumed it first).
     """
     async with session.hold() as lease:
         stored = await session.load()
         if stored.run_state is None:
-            raise UsageError(f"session {session.session_id!r} has no paused run to resume")
+            await lease.release("idle")
+            raise RunStateError(f"session {session.session_id!r} has no paused run to resume")
         try:
             state = RunState.from_json(stored.run_state, entry_agent)
             decide(state)
         except BaseException:
             await lease.release("paused", stored.run_state)  # nothing ran: keep the pause
             raise
-        recorder = _Recorder(lease, stored, state, before_input=len(stored.messages))
-        events = start(state)
-        async with contextlib.aclosing(events):
+        async for event in _resumed(lease, stored, state, start):
+            yield event
+
+
+async def _resumed(
+    lease: Lease, stored: SessionState, state: RunState, start: StartRun
+) -> AsyncGenerator[Event, None]:
+    """Run the resume on a held lease, storing its events."""
+    recorder = _Recorder(lease, stored, state, before_input=len(stored.messages))
+    # The paused turn's finished calls are stored already (state.messages holds them back).
+    recorder.count = recorder.answer_at = len(stored.messages)
+    # Consume the paused state before any approved call runs: if this process dies
+    # mid-call, a retry finds nothing to resume instead of running the call twice.
+    await recorder.save()
+    async for event in _recorded(recorder, start(state)):
+        yield event
+
+
+def _check_same_pause(session_id: str, stored: SessionState, state: RunState) -> None:
+    if stored.run_state is None:
+        raise RunStateError(
+            f"session {session_id!r} is not paused: nothing to resume (already resumed?)"
+        )
+    if _last_assistant(stored.messages) != _last_assistant(state.messages):
+        raise RunStateError(
+            f"this RunState is not where session {session_id!r} is paused (the session has "
+            "moved on): load the session's run_state again"
+        )
+
+
+def _last_assistant(messages: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((m for m in reversed(messages) if m.get("role") == "assistant"), None)
+
+
+async def _recorded(
+    recorder: _Recorder, events: AsyncGenerator[Event, None]
+) -> AsyncGenerator[Event, None]:
+    """Pass a run's events on, storing the run's own as they come."""
+    async with contextlib.aclosing(events):
+        try:
             async for event in events:
                 if not event.path:
                     await recorder.record(event)
                 yield event
+        except GuardrailTripped as trip:
+            await recorder.withdraw(trip)
+            raise
 
 
 def _active_agent(entry_agent: Agent, stored: SessionState) -> Agent:
@@ -196,8 +258,7 @@ class _Recorder:
         elif isinstance(event, RunCompleted):
             await self.save()
             # Released before the caller sees the end: a caller that stops reading at
-            # RunCompleted (as run() does) finds the session stored and idle -- or paused,
-            # with the state to resume from, when calls wait for approval.
+            # RunCompleted (as run() does) finds the session stored, idle or paused.
             response = event.response
             if response.interruptions and response.state is not None:
                 await self.lease.release("paused", response.state.to_json())

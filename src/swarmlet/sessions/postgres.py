@@ -249,7 +249,7 @@ class PostgresStore:
         context_variables: dict[str, Any],
     ) -> None:
         context = to_json(context_variables, "context_variables")
-        sets = "agent_name = $3, context_variables = $4"
+        sets = "agent_name = $3, context_variables = $4, run_state = NULL"
         await self._fenced(session_id, token, sets, agent_name, context)
 
     async def load(self, session_id: str) -> SessionState | None:

@@ -184,7 +184,7 @@ class SQLiteStore:
         context = to_json(context_variables, "context_variables")
 
         def save(conn: sqlite3.Connection) -> None:
-            sets = "agent_name = ?, context_variables = ?"
+            sets = "agent_name = ?, context_variables = ?, run_state = NULL"
             _fenced(conn, session_id, token, sets, agent_name, context)
 
         await self._call(_write, save)
