@@ -15,7 +15,7 @@ import pytest
 from swarmlet import Agent, Swarm, tool
 from swarmlet.exceptions import RunStateError, UsageError
 from swarmlet.sessions import Session, SessionStore
-from swarmlet.sessions.persist import UNANSWERED
+from swarmlet.sessions.persist import UNANSWERED, persisted_resume
 from swarmlet.state import RunState
 from swarmlet.testing import ScriptedModel, tool_call
 
@@ -159,3 +159,30 @@ async def test_a_state_from_an_earlier_pause_is_refused(store: SessionStore) -> 
 
 async def stored_state_or_none(session: Session) -> str | None:
     return (await session.load()).run_state
+
+
+async def test_persisted_resume_decides_under_the_lease_once(store: SessionStore) -> None:
+    bank = Bank()
+    session = await pause(store, bank)
+    client = Swarm(client=ScriptedModel(["sent"]))
+    paused_json = (await session.load()).run_state
+
+    def bad(state: RunState) -> None:
+        state.approve("no-such-call")
+
+    with pytest.raises(RunStateError):
+        async for _ in persisted_resume(session, bank.agent, bad, client.resume_stream):
+            pass
+    stored = await session.load()
+    assert (stored.status, stored.run_state) == ("paused", paused_json)
+
+    def approve(state: RunState) -> None:
+        state.approve("t1")
+
+    async for _ in persisted_resume(session, bank.agent, approve, client.resume_stream):
+        pass
+    with pytest.raises(RunStateError, match="no paused run"):
+        async for _ in persisted_resume(session, bank.agent, approve, client.resume_stream):
+            pass
+    assert bank.transfers == [5]
+    assert (await session.load()).status == "idle"
