@@ -96,3 +96,20 @@ def two_agent_swarm() -> tuple[Agent, Agent]:
 
     triage = Agent(name="Triage", instructions="Route.", functions=[transfer_to_sales])
     return triage, sales
+
+
+def order_swarm() -> tuple[Agent, Agent]:
+    """Triage handing off to an orders agent with ``lookup_order``: the conversation
+    :func:`swarmlet.testing.server.conversation_responder` plays (handoff, lookup, answer)."""
+
+    def lookup_order(order_id: str) -> dict[str, str]:
+        """Look an order up."""
+        return {"order_id": order_id, "status": "shipped"}
+
+    orders = Agent(name="Orders", functions=[lookup_order])
+
+    def transfer_to_orders() -> Agent:
+        """Hand order questions over."""
+        return orders
+
+    return Agent(name="Triage", functions=[transfer_to_orders]), orders

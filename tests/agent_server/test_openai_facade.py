@@ -10,7 +10,8 @@ import pytest
 from swarmlet import Swarm
 from swarmlet.server import ServerSettings, TokenAuth, create_app
 from swarmlet.testing import ScriptedModel, tool_call
-from tests.agent_server.support import TOKEN, live_server, two_agent_swarm
+from swarmlet.testing.server import ScriptedServer, conversation_responder
+from tests.agent_server.support import TOKEN, live_server, order_swarm, two_agent_swarm
 
 USER = [{"role": "user", "content": "Where is order A1?"}]
 
@@ -100,3 +101,19 @@ def test_model_failure_mid_stream_raises_in_the_client(
 def test_malformed_request_is_a_bad_request(client: openai.OpenAI) -> None:
     with pytest.raises(openai.UnprocessableEntityError, match="messages"):
         client.chat.completions.create(model="swarmlet-triage", messages=[])
+
+
+def test_usage_is_the_whole_runs(server: ScriptedServer) -> None:
+    """Against a real (scripted) endpoint that reports usage: every call of the run is counted."""
+    server.responder = conversation_responder
+    triage, _ = order_swarm()
+    upstream = openai.AsyncOpenAI(base_url=server.base_url, api_key="x")
+    settings = ServerSettings(auth=TokenAuth(frozenset({TOKEN})))
+    with live_server(create_app(triage, swarm=Swarm(client=upstream), settings=settings)) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key=TOKEN, timeout=20)
+        completion = client.chat.completions.create(model="swarmlet-triage", messages=USER)  # type: ignore[arg-type]
+    assert completion.choices[0].message.content == "Your order A1 has shipped."
+    usage = completion.usage
+    assert usage is not None and usage.total_tokens > 0
+    assert usage.prompt_tokens + usage.completion_tokens == usage.total_tokens
+    assert usage.prompt_tokens >= 3  # three model calls, each reported

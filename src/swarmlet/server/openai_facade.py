@@ -8,9 +8,10 @@ lists the one served model id; asking for another is a 404 ``model_not_found``, 
 
 Not applied: sampling parameters (``temperature``...), ``n > 1``, ``tools``/``tool_choice``
 (the agents bring their own tools) and ``response_format``; they are accepted and ignored.
-Token usage is reported as zeros. The ``swarmlet`` key of a completion carries the run id and
-the agent that answered. An ``X-Swarmlet-Thread-Id`` header keeps the conversation in that
-thread (created on first use): then only the request's last message is new input.
+Usage is the whole run's (every model call, sub-runs included). The ``swarmlet`` key of a
+completion carries the run id and the agent that answered. An ``X-Swarmlet-Thread-Id`` header
+keeps the conversation in that thread (created on first use): then only the request's last
+message is new input.
 """
 
 from __future__ import annotations
@@ -143,12 +144,19 @@ def _completion(record: RunRecord, model: str) -> dict[str, Any]:
                 "logprobs": None,
             }
         ],
-        "usage": _ZERO_USAGE,
+        "usage": _usage(record),
         "swarmlet": {"run_id": record.id, "agent": agent},
     }
 
 
-_ZERO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+def _usage(record: RunRecord) -> dict[str, int]:
+    """The whole run's token usage (every model call, sub-runs included) in OpenAI's names."""
+    usage = (record.response or {}).get("usage") or {}
+    return {
+        "prompt_tokens": int(usage.get("input_tokens", 0)),
+        "completion_tokens": int(usage.get("output_tokens", 0)),
+        "total_tokens": int(usage.get("total_tokens", 0)),
+    }
 
 
 def _run_error(record: RunRecord) -> JSONResponse:
@@ -183,5 +191,5 @@ async def _chunks(record: RunRecord, model: str, usage: bool) -> AsyncIterator[d
             return
     yield chunk({}, "stop")
     if usage:
-        yield {"data": json.dumps({**base, "choices": [], "usage": _ZERO_USAGE})}
+        yield {"data": json.dumps({**base, "choices": [], "usage": _usage(record)})}
     yield {"data": "[DONE]"}

@@ -81,8 +81,10 @@ export class Timeline {
     return span;
   }
 
+  // Each model call's usage, as the endpoint reported it (model_responded events only: the
+  // response's total would count the same calls again).
   countUsage(run, data) {
-    const usage = data.usage || (data.response && data.response.usage);
+    const usage = data.type === "model_responded" ? data.usage : null;
     if (!usage || typeof usage !== "object") return;
     run.tokens.in += usage.prompt_tokens || usage.input_tokens || 0;
     run.tokens.out += usage.completion_tokens || usage.output_tokens || 0;
