@@ -45,3 +45,12 @@ def test_usage_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[0] == "requests: 2"
     assert lines[1].startswith("tokens: ") and not lines[1].startswith("tokens: 0 in")
     assert [line.split(":")[0].strip() for line in lines[2:]] == ["Triage", "Billing"]
+
+
+def test_history_example(capsys: pytest.CaptureFixture[str]) -> None:
+    lines = _run("history.py", capsys)
+    support_calls = lines[lines.index("call 2 (Support) was sent:") :]
+    assert support_calls[1] == "  user: what did I order?"  # only the last turn
+    assert "  assistant: ['transfer_to_support']" not in support_calls  # no triage tool calls
+    assert any(line.endswith("... (shortened)") for line in support_calls)
+    assert lines[-1] == "the run's history keeps all 8 messages"

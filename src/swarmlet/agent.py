@@ -144,6 +144,7 @@ class Agent(BaseModel):
     input_guardrails: list[Any] = Field(default_factory=list)
     output_guardrails: list[Any] = Field(default_factory=list)
     hooks: RunHooks | None = None
+    history_filter: Any = None
 
 
 class Result(BaseModel):

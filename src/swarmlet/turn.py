@@ -12,6 +12,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from swarmlet.events import (
     Event,
@@ -22,6 +23,7 @@ from swarmlet.events import (
     ToolCallDelta,
 )
 from swarmlet.exceptions import ModelError, RunError, SwarmletError
+from swarmlet.history import visible_history
 from swarmlet.messages import assistant_to_dict, to_api_messages
 from swarmlet.models.base import AssistantMessage, MessageDelta, Model, ModelRequest, ToolCall
 from swarmlet.models.merge import DeltaAccumulator
@@ -76,7 +78,9 @@ async def _call_model(
     state: RunState, options: TurnOptions, model: Model
 ) -> AsyncGenerator[Event | AssistantMessage, None]:
     """Stream deltas as events (when streaming), then yield the complete message."""
-    request = build_request(state, options.model_override, await offered_tools(state))
+    tools = await offered_tools(state)
+    history = await visible_history(state.agent, state.messages)
+    request = build_request(state, options.model_override, tools, history)
     yield ModelRequested(state.agent, state.turn, request)
     logger.debug("turn %d: calling model for agent %r", state.turn, state.agent.name)
     try:
@@ -114,12 +118,16 @@ async def offered_tools(state: RunState) -> dict[str, BoundTool]:
 
 
 def build_request(
-    state: RunState, model_override: str | None, bound: Mapping[str, BoundTool] | None = None
+    state: RunState,
+    model_override: str | None,
+    bound: Mapping[str, BoundTool] | None = None,
+    history: list[dict[str, Any]] | None = None,
 ) -> ModelRequest:
     """The request for the active agent's model, from the history so far.
 
     ``bound`` is the agent's tools (from :func:`~swarmlet.tools.agent_tools`, which also lists
-    MCP servers' tools); by default, its functions.
+    MCP servers' tools); by default, its functions. ``history`` is what the agent may see of
+    the conversation (:func:`swarmlet.history.visible_history`); by default, all of it.
     """
     agent = state.agent
     instructions = agent.instructions
@@ -130,9 +138,10 @@ def build_request(
         bound = bind_tools(agent)
     tools = [tool.schema.to_tool() for tool in bound.values()]
     model_name = model_override or (agent.model if isinstance(agent.model, str) else None)
+    seen = state.messages if history is None else history
     return ModelRequest(
         model=model_name,
-        messages=to_api_messages([{"role": "system", "content": instructions}, *state.messages]),
+        messages=to_api_messages([{"role": "system", "content": instructions}, *seen]),
         tools=tools,
         tool_choice=agent.tool_choice,
         parallel_tool_calls=agent.parallel_tool_calls if tools else None,
