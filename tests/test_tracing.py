@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 import swarmlet.tracing
-from swarmlet import Agent, Swarm, tool
+from swarmlet import Agent, Response, Swarm, tool
 from swarmlet.events import RunCompleted, ToolCallStarted
 from swarmlet.exceptions import InputGuardrailTripped, ModelError
 from swarmlet.guardrails import GuardrailInput, GuardrailResult, ToolCallInput
@@ -750,3 +750,25 @@ def test_an_approval_inside_an_agent_tool_is_recorded_on_its_sub_run(traces: Tra
     sub_agent = parent_of(traces.spans, refund_span)
     assert sub_agent is not None and sub_agent.name == "invoke_agent Clerk"
     assert parent_of(traces.spans, sub_agent) is one(traces.spans, "execute_tool clerk")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_chat_spans_carry_the_token_usage_the_endpoint_reported(
+    traces: Traces, server: ScriptedServer, stream: bool
+) -> None:
+    server.add("Hello with usage.")
+    client = Swarm(client=FastHTTPModel(base_url=server.base_url, api_key="sk-unused"))
+    agent = Agent(name="Web", model="scripted")
+
+    async def streamed() -> Response:
+        async for event in client.stream(agent, USER):
+            if isinstance(event, RunCompleted) and not event.path:
+                return event.response
+        raise AssertionError("no RunCompleted")
+
+    response = asyncio.run(streamed()) if stream else client.run(agent, USER)
+    chat = one(traces.spans, "chat scripted")
+    assert response.usage.input_tokens > 0 and response.usage.output_tokens > 0
+    assert chat.attributes["gen_ai.usage.input_tokens"] == response.usage.input_tokens
+    assert chat.attributes["gen_ai.usage.output_tokens"] == response.usage.output_tokens
+    assert chat.attributes["gen_ai.request.stream"] is stream

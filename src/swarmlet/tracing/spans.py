@@ -192,7 +192,7 @@ class RunSpans:
             self._root.span.set_attribute(sc.RUN_RESUMED, True)
 
     def _run_completed(self, event: RunCompleted) -> None:
-        waiting = [i.call_id for i in getattr(event.response, "interruptions", ()) or ()]
+        waiting = [interruption.call_id for interruption in event.response.interruptions]
         if waiting:  # a paused run: its end is an interruption, not an answer
             attributes = {sc.INTERRUPTED_REASON: "awaiting approval", sc.INTERRUPTED_CALLS: waiting}
             self._root.span.add_event(sc.INTERRUPTED_EVENT, attributes)
@@ -259,8 +259,9 @@ class RunSpans:
         span, message = self._chat.span, event.message
         if message.finish_reason is not None:
             span.set_attribute(sc.RESPONSE_FINISH_REASONS, [message.finish_reason])
-        for attribute, value in _usage(message).items():
-            span.set_attribute(attribute, value)
+        if event.usage is not None:
+            span.set_attribute(sc.USAGE_INPUT_TOKENS, event.usage.input_tokens)
+            span.set_attribute(sc.USAGE_OUTPUT_TOKENS, event.usage.output_tokens)
         if self._capture:
             span.set_attribute(sc.OUTPUT_MESSAGES, output_messages(message))
         span.end()
@@ -373,20 +374,6 @@ class RunSpans:
 def error_type(report: str) -> str:
     """The low-cardinality part of a ``"Type: message"`` error report (tool errors use it)."""
     return report.split(":", 1)[0].strip() or "_OTHER"
-
-
-def _usage(message: Any) -> dict[str, int]:
-    """Token counts of a reply, when the provider reported them."""
-    usage = getattr(message, "usage", None)
-    found: dict[str, int] = {}
-    for attribute, name in (
-        (sc.USAGE_INPUT_TOKENS, "input_tokens"),
-        (sc.USAGE_OUTPUT_TOKENS, "output_tokens"),
-    ):
-        value = getattr(usage, name, None)
-        if isinstance(value, int) and not isinstance(value, bool):
-            found[attribute] = value
-    return found
 
 
 def _request_settings(settings: dict[str, Any]) -> dict[str, Any]:
