@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,8 +122,6 @@ def create_app(
         swarm: the client runs use (default ``Swarm()``: endpoint from the environment).
         settings: see :class:`ServerSettings` (default: auth with a generated token).
     """
-    from swarmlet.server import api, openai_facade, threads, ui  # they import this module
-
     settings = settings or ServerSettings()
     swarm = swarm or Swarm()
     state = ServerState(
@@ -134,20 +132,11 @@ def create_app(
         served_model=settings.served_model or _slug(agent.name),
         store=open_store(settings.db_url),
     )
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            await state.runs.close()  # runs still going end as interrupted in their threads
-            await state.store.close()
-
     app = FastAPI(
         title=f"swarmlet agent server: {agent.name}",
         version=swarmlet.__version__,
         description=_DESCRIPTION,
-        lifespan=lifespan,
+        lifespan=_lifespan(state),
         max_body_size=settings.max_body_size,
     )
     app.state.swarmlet = state
@@ -160,12 +149,32 @@ def create_app(
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         )
+    _add_routes(app)
+    return app
+
+
+def _lifespan(state: ServerState) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """On shutdown: cancel runs still going (their threads end interrupted), close the store."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await state.runs.close()
+            await state.store.close()
+
+    return lifespan
+
+
+def _add_routes(app: FastAPI) -> None:
+    from swarmlet.server import api, openai_facade, threads, ui  # they import this module
+
     app.include_router(api.public)
     app.include_router(api.router)
     app.include_router(threads.router)
     app.include_router(openai_facade.router)
-    ui.mount(app)
-    return app
+    ui.mount(app)  # last: it serves everything else under /
 
 
 def _slug(name: str) -> str:
