@@ -5,6 +5,8 @@ Cases, each in a fresh interpreter, interleaved over several rounds (the machine
 * ``absent``: OpenTelemetry cannot be imported (a ``sys.meta_path`` finder refuses it, exactly
   as an interpreter without the packages would);
 * ``off``: OpenTelemetry installed, tracing not enabled (the default);
+* ``on-noop``: tracing on into OpenTelemetry's ``NoOpTracerProvider``: the observer's own cost
+  (wrapping, context switching, building attributes) without an SDK recording anything;
 * ``on``: ``swarmlet.tracing.enable(provider)`` with the SDK's ``InMemorySpanExporter`` behind a
   ``SimpleSpanProcessor`` (every span is exported synchronously as it ends);
 * ``on-content``: the same with ``capture_content=True``.
@@ -35,7 +37,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-CASES = ("absent", "off", "on", "on-content")
+CASES = ("absent", "off", "on-noop", "on", "on-content")
 TRANSPORTS = ("scripted", "http")
 ANSWER = "Your order A1 has shipped."
 
@@ -85,6 +87,13 @@ def _model(transport: str, base_url: str | None, n: int) -> Any:
 
 def _enable(case: str) -> Any:
     if not case.startswith("on"):
+        return None
+    if case == "on-noop":
+        from opentelemetry import trace
+
+        import swarmlet.tracing
+
+        swarmlet.tracing.enable(trace.NoOpTracerProvider())
         return None
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -159,7 +168,7 @@ def parent(rounds: int, n: int) -> None:
 
     load_before = os.getloadavg()
     runs: list[dict[str, Any]] = []
-    with server(0.0, 8, 8) as base_url:
+    with server(0.0, 8, 8) as (base_url, _pid):
         for round_no in range(rounds):
             for transport in TRANSPORTS:
                 for case in CASES:
