@@ -137,6 +137,9 @@ def test_batch_writes_one_record_per_input_over_http(
     assert "HTTP 400" in by_id[9]["error"]["message"]
     assert "2 succeeded, 1 failed" in result.output
     assert "3/3" in result.output  # the progress bar's final state
+    usage = by_id["a"]["usage"]
+    assert usage["requests"] == 1 and usage["output_tokens"] > 0
+    assert "Usage: 2 requests," in result.output  # calls that failed (HTTP 400) are not counted
 
 
 def test_an_existing_output_needs_resume_and_is_left_alone(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ from swarmlet.agent import Agent, Response
 from swarmlet.exceptions import RunError, SwarmletError, UsageError
 from swarmlet.fanout import MapInput, MapProgress, RunInput, run_input
 from swarmlet.output import encode_output
+from swarmlet.usage import Usage
 
 if TYPE_CHECKING:
     from swarmlet.core import Swarm
@@ -76,16 +77,19 @@ class BatchItem:
 
 @dataclass
 class BatchSummary:
-    """Counts of one ``swarmlet batch`` invocation."""
+    """Counts of one ``swarmlet batch`` invocation, and the token usage of its runs."""
 
     total: int
     skipped: int = 0
     succeeded: int = 0
     failed: int = 0
     failures: list[str] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
 
     def record(self, line: Mapping[str, Any]) -> None:
-        """Count one written result line."""
+        """Count one written result line (and add its token usage to the total)."""
+        if isinstance(line.get("usage"), dict):
+            self.usage.merge(Usage.model_validate(line["usage"]))
         if line["error"] is None:
             self.succeeded += 1
             return

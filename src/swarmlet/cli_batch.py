@@ -176,5 +176,7 @@ def _print_summary(console: Console, summary: BatchSummary, out: Path) -> None:
     if summary.skipped:
         parts.append(f"{summary.skipped} already in {out}")
     console.print(f"Batch done: {', '.join(parts)}.", markup=False, highlight=False)
+    if summary.usage.requests:
+        console.print(f"Usage: {summary.usage.summary()}", markup=False, highlight=False)
     for failure in summary.failures:
         console.print(f"  {failure}", style="red", markup=False, highlight=False)
