@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from swarmlet import Agent, Result, Swarm
 from swarmlet.events import RunCompleted, TextDelta
@@ -285,3 +286,19 @@ async def test_sync_runs_from_many_threads_on_one_session_stay_whole(store: Sess
     assert len(pairs) == 8
     for question, answer in pairs:
         assert answer["content"] == question["content"].replace("question", "answer")
+
+
+async def test_messages_added_without_an_event_are_stored_too(store: SessionStore) -> None:
+    """A structured-output retry prompt enters the history with no event of its own."""
+
+    class Order(BaseModel):
+        id: str
+
+    agent = Agent(name="Typed", output_type=Order)
+    session = Session(store, "typed")
+    model = ScriptedModel(["not json", '{"id": "A1"}'])
+    response = await Swarm(client=model).run_async(agent, "order?", session=session)
+    assert response.output == Order(id="A1")
+    stored = await session.load()
+    assert stored.messages == [{"role": "user", "content": "order?"}, *response.messages]
+    assert [m["role"] for m in stored.messages] == ["user", "assistant", "user", "assistant"]

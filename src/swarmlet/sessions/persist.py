@@ -254,8 +254,10 @@ class _Recorder:
             await self.lease.append([event.message])
             self.count += 1
         elif isinstance(event, (TurnStarted, Handoff)):
+            await self.catch_up()
             await self.save()
         elif isinstance(event, RunCompleted):
+            await self.catch_up()
             await self.save()
             # Released before the caller sees the end: a caller that stops reading at
             # RunCompleted (as run() does) finds the session stored, idle or paused.
@@ -264,6 +266,14 @@ class _Recorder:
                 await self.lease.release("paused", response.state.to_json())
             else:
                 await self.lease.release("idle")
+
+    async def catch_up(self) -> None:
+        """Store messages the run added without an event (e.g. a structured-output retry
+        prompt): they follow everything stored, at the end of the run's history."""
+        extra = self.state.messages[self.count :]
+        if extra:
+            await self.lease.append(extra)
+            self.count += len(extra)
 
     async def save(self) -> None:
         """Store the active agent and the context variables, if they changed."""
