@@ -6,10 +6,12 @@ Screenshots are saved in tests/artifacts/ (git-ignored) for a person to look at.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import openai
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
@@ -18,8 +20,9 @@ from swarmlet.examples import load
 from swarmlet.models.base import ModelRequest
 from swarmlet.server import ServerSettings, TokenAuth, create_app
 from swarmlet.testing import Reply, reply, tool_call
+from swarmlet.testing.server import ScriptedServer, conversation_responder
 from tests.agent_server.airline_script import SEARCH_ANSWER, PacedModel, airline_model
-from tests.agent_server.support import TOKEN, live_server
+from tests.agent_server.support import TOKEN, live_server, order_swarm
 from tests.agent_server.test_approvals import refunds_agent
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -289,3 +292,22 @@ def test_an_unreachable_server_is_reported(page: Page, tmp_path: Path) -> None:
     expect(page.locator("#banner")).to_contain_text("Cannot reach the swarmlet server")
     expect(page.locator("#input")).to_have_value("anyone there?")  # nothing typed is lost
     _shot(page, "server-unreachable")
+
+
+def test_timeline_shows_token_usage(page: Page, server: ScriptedServer, tmp_path: Path) -> None:
+    """Through a real (scripted) HTTP endpoint that reports usage for each call."""
+    server.responder = conversation_responder
+    triage, _ = order_swarm()
+    upstream = openai.AsyncOpenAI(base_url=server.base_url, api_key="x")
+    settings = ServerSettings(
+        auth=TokenAuth(frozenset({TOKEN})), db_url=f"sqlite:///{tmp_path / 'threads.db'}"
+    )
+    with live_server(create_app(triage, swarm=Swarm(client=upstream), settings=settings)) as url:
+        page.goto(f"{url}/#token={TOKEN}")
+        page.fill("#input", "Where is my order A1?")
+        page.keyboard.press("Enter")
+        expect(page.locator(".msg.assistant", has_text="has shipped")).to_be_visible()
+        expect(page.locator("#usage")).to_have_text(
+            re.compile(r"^tokens [1-9]\d* in · [1-9]\d* out$")
+        )
+        _shot(page, "usage")

@@ -114,7 +114,9 @@ export class Timeline {
     title.textContent = `${run.label} `;
     const status = document.createElement("span");
     status.className = `status ${run.status}`;
-    status.textContent = `${run.status} · ${run.end.toFixed(2)} s${run.error ? ` · ${run.error.type}` : ""}`;
+    const tokens = run.tokens.in + run.tokens.out;
+    status.textContent = `${run.status} · ${run.end.toFixed(2)} s${tokens ? ` · ${tokens} tokens` : ""}`
+      + `${run.error ? ` · ${run.error.type}` : ""}`;
     title.appendChild(status);
     box.appendChild(title);
     const scale = Math.max(run.end, 0.001);
