@@ -772,3 +772,32 @@ def test_chat_spans_carry_the_token_usage_the_endpoint_reported(
     assert chat.attributes["gen_ai.usage.input_tokens"] == response.usage.input_tokens
     assert chat.attributes["gen_ai.usage.output_tokens"] == response.usage.output_tokens
     assert chat.attributes["gen_ai.request.stream"] is stream
+
+
+def test_cancelling_the_runs_task_is_recorded_as_an_interruption(traces: Traces) -> None:
+    started = asyncio.Event()
+
+    async def wait_forever(what: str) -> str:
+        """Never finishes on its own."""
+        started.set()
+        await asyncio.sleep(3600)
+        return "unreachable"
+
+    agent = Agent(name="Waiter", functions=[wait_forever])
+    client = Swarm(client=ScriptedModel([tool_call("wait_forever", {"what": "x"})]))
+
+    async def main() -> None:
+        task = asyncio.ensure_future(client.run_async(agent, USER))
+        await asyncio.wait_for(started.wait(), 10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    root = one(traces.spans, "invoke_workflow Waiter")
+    assert [e.name for e in root.events] == ["swarmlet.run.interrupted"]
+    assert root.events[0].attributes == {
+        "swarmlet.run.interrupted.reason": "the run's task was cancelled"
+    }
+    tool = one(traces.spans, "execute_tool wait_forever")
+    assert tool.end_time is not None and tool.status.status_code is StatusCode.UNSET
