@@ -311,3 +311,29 @@ def test_timeline_shows_token_usage(page: Page, server: ScriptedServer, tmp_path
             re.compile(r"^tokens [1-9]\d* in · [1-9]\d* out$")
         )
         _shot(page, "usage")
+
+
+def test_a_reload_mid_run_reattaches(page: Page, tmp_path: Path) -> None:
+    """The page goes away mid-run; the run goes on, and the reloaded page follows it live."""
+    settings = ServerSettings(
+        auth=TokenAuth(frozenset({TOKEN})), db_url=f"sqlite:///{tmp_path / 'threads.db'}"
+    )
+    slow = PacedModel(responder=lambda _: reply("one two three four five six " * 8), pace=0.15)
+    app = create_app(Agent(name="Talker"), swarm=Swarm(client=slow), settings=settings)
+    with live_server(app) as url:
+        page.goto(f"{url}/#token={TOKEN}")
+        page.fill("#input", "talk to me")
+        page.keyboard.press("Enter")
+        expect(page.locator(".msg.assistant.streaming")).to_be_visible()
+        page.reload()  # the stream is cut; the run is not
+        expect(page.locator("#timeline .run-title")).to_contain_text("re-attached run")
+        expect(page.locator("#stop")).to_be_visible()
+        expect(page.locator("#timeline .run .status").last).to_contain_text(
+            "completed", timeout=30_000
+        )
+        thread = page.evaluate("location.hash")
+        page.reload()
+        assert page.evaluate("location.hash") == thread
+        answer = page.locator(".msg.assistant")
+        expect(answer).to_have_count(1)
+        assert answer.inner_text().count("one two three") == 8
