@@ -227,3 +227,35 @@ def test_hooks_and_stream_see_the_same_events() -> None:
 
     streamed = asyncio.run(go())
     assert len(seen) == 1 and any(e is seen[0] for e in streamed)  # the very same object
+
+
+async def test_hook_order_with_agent_as_tool() -> None:
+    """The same order with swarmlet's own Agent.as_tool (its sub-run reaches the run hooks)."""
+    model = ScriptedModel()
+    researcher = Agent(name="Researcher", model=model)
+
+    def clock() -> str:
+        return "noon"
+
+    desk = Agent(name="Desk", model=model, functions=[researcher.as_tool(), clock])
+    model.add(
+        [tool_call("researcher", {"task": "q"}, id="c_r"), tool_call("clock", id="c_c")],
+        "42",
+        "it is noon and the answer is 42",
+    )
+    hooks = Recorder()
+    async for _ in Swarm().events(desk, USER, hooks=hooks):
+        pass
+    sub = [c for c in hooks.calls if c[2]]
+    assert sub == [
+        ("run_start", "Researcher", ("c_r",)),
+        ("agent_start", "Researcher", ("c_r",)),
+        ("model_request", "Researcher", ("c_r",)),
+        ("model_response", "Researcher", ("c_r",)),
+        ("run_end", "Researcher", ("c_r",)),
+    ]
+    own = [c[0] for c in hooks.calls if not c[2]]
+    head = ["run_start", "agent_start", "model_request", "model_response", "tool_start:researcher"]
+    assert own[:5] == head
+    assert hooks.calls.index(("tool_end:researcher", "Desk", ())) > hooks.calls.index(sub[-1])
+    assert own[-3:] == ["model_request", "model_response", "run_end"]
