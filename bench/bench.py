@@ -45,6 +45,8 @@ FLOORS = [
     "floor-httpx2-sync",
 ]
 NO_TOOLS = {"swarmlet-sdk-aiohttp"}  # a transport variant: its tool phase is swarmlet's
+PAIR = ("floor-aiohttp", "swarmlet-fasthttp")
+"""The default provider and its bare transport, run back to back for the 2.0x target."""
 
 
 @contextlib.contextmanager
@@ -215,6 +217,25 @@ def plan(quick: bool, frameworks: list[str]) -> list[tuple[str, str, int]]:
     return cases
 
 
+def paired_rounds(
+    server: tuple[str, int], rounds: int, n: int, timeout: float
+) -> list[dict[str, Any]]:
+    """``PAIR`` run back to back, ``rounds`` times per mode: the floor ratio without drift.
+
+    On a shared machine the load moves between two cases minutes apart; a ratio of two cases
+    run one right after the other, taken as the median over rounds, is steadier than one ratio
+    of the main table.
+    """
+    out = []
+    for round_no in range(rounds):
+        for mode in ("sequential", "streamed"):
+            for framework in PAIR:
+                result = run_case(framework, mode, n, server, timeout, 0.2)
+                out.append({**result, "round": round_no})
+                print("paired", _progress(result), flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short smoke run")
@@ -224,6 +245,7 @@ def main() -> None:
     parser.add_argument("--stream-chunks", type=int, default=8)
     parser.add_argument("--only", nargs="*", help="run only these frameworks")
     parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--rounds", type=int, default=5, help="paired floor rounds")
     args = parser.parse_args()
 
     frameworks = FLOORS + ASYNC_PEERS + SYNC_PEERS
@@ -270,6 +292,10 @@ def main() -> None:
                 broken.add(framework)
             report["cases"].append(result)
             print(_progress(result), flush=True)
+        if all(f in frameworks for f in PAIR):
+            rounds = 2 if args.quick else args.rounds
+            n = 20 if args.quick else 200
+            report["paired"] = paired_rounds(fast_server, rounds, n, args.timeout)
     repeats = 3 if args.quick else 7
     report["imports"] = {name: import_time(mod, repeats) for name, mod in IMPORTS.items()}
     report["import_breakdown_swarmlet"] = import_breakdown("swarmlet")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -149,14 +150,7 @@ def issue8_targets(report: dict[str, Any]) -> list[Target]:
     cases = _cases(report)
     out: list[Target] = []
     for mode in ("sequential", "streamed"):
-        mine = _ok(cases, DEFAULT, mode)
-        floor = _ok(cases, FLOOR, mode)
-        label = f"CPU/conv {mode} ≤ 2.0× {FLOOR} (async API)"
-        if mine is None or floor is None:
-            out.append((DEFAULT, label, None, "a case did not complete"))
-        else:
-            ratio = mine["cpu_ms_per_conv"] / floor["cpu_ms_per_conv"]
-            out.append((DEFAULT, label, ratio <= 2.0, f"{ratio:.2f}×"))
+        out.append(_floor_target(report, cases, mode))
     big = cases.get((DEFAULT, "concurrent", 10000), {})
     label = "10,000 concurrent at 200 ms: 0 errors, ≤ 4 ms CPU/conv, peak RSS ≤ 400 MB"
     if "cpu_ms_per_conv" not in big:
@@ -182,6 +176,40 @@ def issue8_targets(report: dict[str, Any]) -> list[Target]:
         note = f"{imp['median_s']:.3f} s"
         out.append(("swarmlet", "`import swarmlet` ≤ 0.3 s", imp["median_s"] <= 0.3, note))
     return out
+
+
+def _floor_target(
+    report: dict[str, Any], cases: dict[tuple[str, str, int], dict[str, Any]], mode: str
+) -> Target:
+    """The default provider vs its bare transport: median of the paired rounds' ratios."""
+    label = f"CPU/conv {mode} ≤ 2.0× {FLOOR} (async API)"
+    mine, floor = _ok(cases, DEFAULT, mode), _ok(cases, FLOOR, mode)
+    table = (
+        "–"
+        if mine is None or floor is None
+        else (f"{mine['cpu_ms_per_conv'] / floor['cpu_ms_per_conv']:.2f}×")
+    )
+    ratios = paired_ratios(report, mode)
+    if not ratios:  # results from before the paired rounds existed
+        if mine is None or floor is None:
+            return (DEFAULT, label, None, "a case did not complete")
+        ratio = mine["cpu_ms_per_conv"] / floor["cpu_ms_per_conv"]
+        return (DEFAULT, label, ratio <= 2.0, f"{table} (main table; no paired rounds)")
+    median = statistics.median(ratios)
+    rounds = ", ".join(f"{r:.2f}" for r in ratios)
+    note = f"{median:.2f}× (median of {len(ratios)} paired rounds: {rounds}; main table {table})"
+    return (DEFAULT, label, median <= 2.0, note)
+
+
+def paired_ratios(report: dict[str, Any], mode: str) -> list[float]:
+    """Per round: the default provider's CPU/conv over the floor's, run right before it."""
+    by_round: dict[int, dict[str, float]] = {}
+    for c in report.get("paired", []):
+        if c["mode"] == mode and c.get("status") == "ok":
+            by_round.setdefault(c["round"], {})[c["framework"]] = c["cpu_ms_per_conv"]
+    return [
+        r[DEFAULT] / r[FLOOR] for _, r in sorted(by_round.items()) if DEFAULT in r and FLOOR in r
+    ]
 
 
 def _ok(
