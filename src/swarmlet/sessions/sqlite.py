@@ -116,7 +116,7 @@ class SQLiteStore:
         except sqlite3.OperationalError as exc:
             raise ConfigurationError(f"cannot open session database {self.path}: {exc}") from None
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        _enable_wal(conn, self.busy_timeout)
         conn.execute("PRAGMA synchronous = NORMAL")
         _write(conn, _migrate)
         return conn
@@ -219,6 +219,26 @@ class SQLiteStore:
             await self._call(close)
             self._conn = None
         self._executor.shutdown(wait=False)
+
+
+def _enable_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Switch the database to WAL, waiting up to ``timeout`` seconds for a racing connection.
+
+    When several connections switch a new database at the same moment, SQLite can answer one
+    with "database is locked" at once, without calling the busy handler (seen here with 8
+    threads opening one new file); so the wait is ours.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
 
 
 def _write(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
