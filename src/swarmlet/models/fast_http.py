@@ -117,8 +117,15 @@ def _close_sessions(
             # generator at the same moment, and a second aclose() would fail. Closing a session
             # twice is harmless.
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(loop.create_task, entry.session.close())
+                loop.call_soon_threadsafe(_start_closing, loop, entry.session)
     sessions.clear()
+
+
+def _start_closing(loop: asyncio.AbstractEventLoop, session: aiohttp.ClientSession) -> None:
+    # The close() coroutine is made here, on the session's loop, when the loop gets to it: made
+    # in the calling thread, it was never awaited (a RuntimeWarning) whenever the loop closed
+    # first, which it may (its own shutdown has closed the session through _closer then).
+    loop.create_task(session.close())
 
 
 class FastHTTPModel(Model):
