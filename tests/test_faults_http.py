@@ -13,6 +13,7 @@ message produced before the fault. The policies asserted here are documented in
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import time
@@ -630,3 +631,24 @@ def test_sync_client_faults_raise_run_errors(
             swarm.run(AGENT, USER)
     assert info.value.agent_name == "Support" and info.value.turn == 1
     assert info.value.response is not None and info.value.response.messages == []
+
+
+@pytest.mark.parametrize("provider", ["openai-sdk", "fast-http"])
+async def test_a_server_echoing_the_api_key_never_puts_it_in_the_error(
+    server: ScriptedServer, provider: str
+) -> None:
+    key = "sk-test-secret-0123456789"
+    echo = {"error": {"message": f"Incorrect API key provided: {key}.", "type": "auth"}}
+    server.add(ScriptedReply(fault="raw", status=401, content=json.dumps(echo)))
+    client: Any = (
+        openai.AsyncOpenAI(base_url=server.base_url, api_key=key, max_retries=0)
+        if provider == "openai-sdk"
+        else FastHTTPModel(base_url=server.base_url, api_key=key, max_retries=0)
+    )
+    with pytest.raises(ModelError) as caught:
+        await Swarm(client=client).run_async(AGENT, USER)
+    message = str(caught.value)
+    assert "Incorrect API key provided: [redacted]." in message
+    assert key not in message and key not in repr(caught.value)
+    if provider == "fast-http":
+        await client.aclose()

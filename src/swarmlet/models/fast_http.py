@@ -164,6 +164,7 @@ class FastHTTPModel(Model):
         self.max_connections = max(1, max_connections)
         self.timeout = timeout
         self._url = self.base_url + "/chat/completions"
+        self._api_key = api_key
         self._headers = {"content-type": "application/json", "accept": "application/json"}
         if api_key is not None:
             self._headers["authorization"] = f"Bearer {api_key}"
@@ -358,7 +359,9 @@ class FastHTTPModel(Model):
             body = await response.read()
         finally:
             response.release()
-        raise _RetryableStatus(response.status, response.headers, body, response.reason)
+        raise _RetryableStatus(
+            response.status, response.headers, body, response.reason, self._api_key
+        )
 
 
 def _new_session(max_connections: int, timeout: float | None) -> aiohttp.ClientSession:
@@ -379,22 +382,29 @@ class _RetryableStatus(Exception):
     """An error response, with what the retry loop needs to decide (carried, not raised out)."""
 
     def __init__(
-        self, status: int, headers: Mapping[str, str], body: bytes, reason: str | None
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        reason: str | None,
+        secret: str | None = None,
     ) -> None:
         super().__init__(status)
         self.retry = should_retry(status, headers)
         self.delay = server_delay(headers)
-        self.error = _status_error(status, body, reason)
+        self.error = _status_error(status, body, reason, secret)
 
 
-def _status_error(status: int, body: bytes, reason: str | None) -> ModelError:
+def _status_error(
+    status: int, body: bytes, reason: str | None, secret: str | None = None
+) -> ModelError:
     """The swarmlet exception for an error response (the mapping both providers share)."""
     try:
         parsed = _loads(body)
     except ValueError:
         parsed = None
     text = body.decode("utf-8", "replace")[:500]
-    return status_error(status, error_message(parsed) or text or reason or "")
+    return status_error(status, error_message(parsed) or text or reason or "", secret)
 
 
 def _transport_error(exc: BaseException) -> ModelError:

@@ -79,6 +79,8 @@ class OpenAIChatModel(Model):
         self.client = client if client is not None else client_from_env()
         self.model = model
         self._create = self.client.chat.completions.create
+        key = getattr(self.client, "api_key", None)
+        self._secret = key if isinstance(key, str) else None  # cut out of error messages
         self._is_async = inspect.iscoroutinefunction(self._create)
         self._stream_usage = True  # False once the endpoint refused stream_options
 
@@ -117,7 +119,7 @@ class OpenAIChatModel(Model):
         except SwarmletError:
             raise
         except Exception as exc:
-            raise _translate(exc) from exc
+            raise _translate(exc, self._secret) from exc
         finally:
             # Early exit or failure: release the HTTP connection instead of leaking it.
             await _close(chunks)
@@ -144,7 +146,7 @@ class OpenAIChatModel(Model):
         except SwarmletError:
             raise
         except Exception as exc:
-            raise _translate(exc) from exc
+            raise _translate(exc, self._secret) from exc
 
 
 def _field(obj: Any, name: str) -> Any:
@@ -234,12 +236,12 @@ async def _close(chunks: Any) -> None:
             await result
 
 
-def _translate(exc: Exception) -> ModelError:
+def _translate(exc: Exception, secret: str | None = None) -> ModelError:
     """Turn an SDK/transport exception into the matching swarmlet exception."""
     if isinstance(exc, openai.APITimeoutError):
         return ModelTimeoutError(f"the model endpoint timed out: {exc}")
     if isinstance(exc, openai.APIStatusError):
-        return _status_error(exc)
+        return _status_error(exc, secret)
     if isinstance(exc, openai.APIConnectionError):
         # Refused, reset and cut-off connections all arrive as "Connection error."; the cause
         # chain says which one it was.
@@ -261,6 +263,6 @@ def _cause(exc: BaseException) -> str:
     return ""
 
 
-def _status_error(exc: openai.APIStatusError) -> ModelError:
+def _status_error(exc: openai.APIStatusError, secret: str | None) -> ModelError:
     # The SDK has already unwrapped {"error": {...}} into exc.body.
-    return status_error(exc.status_code, error_message(exc.body) or str(exc.message))
+    return status_error(exc.status_code, error_message(exc.body) or str(exc.message), secret)

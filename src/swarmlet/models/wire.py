@@ -76,12 +76,16 @@ def rejects_stream_options(error: ModelError) -> bool:
     return error.status_code in (400, 422) and ("stream_options" in text or "include_usage" in text)
 
 
-def status_error(status: int, detail: str) -> ModelError:
+def status_error(status: int, detail: str, secret: str | None = None) -> ModelError:
     """The swarmlet exception for an HTTP error ``status`` whose server message is ``detail``.
 
     401/403/404 cannot succeed by retrying (wrong key, model or route), so they are
     configuration errors; every other status is a plain ``ModelError`` carrying it.
+    ``secret`` (the API key sent) is cut out of ``detail``: some servers echo the key they
+    refused, and error messages end up in logs and traces.
     """
+    if secret:
+        detail = detail.replace(secret, "[redacted]")
     if status in (401, 403):
         return ModelConfigurationError(
             f"the endpoint refused the API key (HTTP {status}): {detail}", status_code=status
