@@ -618,12 +618,19 @@ async def _final_response(events: AsyncGenerator[Event, None]) -> Response:
     raise AssertionError("a run always ends with RunCompleted")  # pragma: no cover
 
 
-async def _with_debug(
-    events: AsyncGenerator[Event, None], debug: bool
-) -> AsyncGenerator[Event, None]:
-    """Pass events through, with swarmlet's DEBUG logging on for the run when asked."""
+def _with_debug(events: AsyncGenerator[Event, None], debug: bool) -> AsyncGenerator[Event, None]:
+    """``events``, with swarmlet's DEBUG logging on for the run when asked.
+
+    Without ``debug`` this is ``events`` itself: a pass-through generator would cost a
+    resumption per event on every run (see docs/benchmarks.md, "Run-loop overhead").
+    """
+    return _debug_events(events) if debug else events
+
+
+async def _debug_events(events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
+    """Pass events through with swarmlet's DEBUG logging on while the run is going."""
     async with contextlib.aclosing(events):
-        with _debug_logging() if debug else contextlib.nullcontext():
+        with _debug_logging():
             async for event in events:
                 yield event
 

@@ -105,7 +105,7 @@ def initial_state(spec: RunSpec) -> RunState:
     )
 
 
-async def run_events(
+def run_events(
     spec: RunSpec,
     resolve: ModelResolver,
     executor: Executor | None = None,
@@ -124,10 +124,10 @@ async def run_events(
             ``.response`` holds the messages produced before. A :class:`RunFailed` event
             precedes the exception.
     """
-    run = _Run(spec, resolve, executor, state if state is not None else initial_state(spec))
-    async with contextlib.aclosing(run.drive(Begin(resumed))) as events:
-        async for event in events:
-            yield event
+    # The run's own generator, not a wrapper around it: every event of every run passes here,
+    # and a pass-through generator costs a resumption each (docs/benchmarks.md, "Run-loop
+    # overhead"). A fresh state is still made on the first step, not by this call.
+    return _Run(spec, resolve, executor).drive(Begin(resumed), state)
 
 
 @dataclass(slots=True)
@@ -137,12 +137,18 @@ class _Run:
     spec: RunSpec
     resolve: ModelResolver
     executor: Executor | None
-    state: RunState
+    state: RunState = field(init=False)  # set when drive() starts
     final: FinalOutput = field(default_factory=FinalOutput)
     parallel_guard: asyncio.Task[list[Event | Outcome]] | None = None
 
-    async def drive(self, outcome: Outcome) -> AsyncGenerator[Event, None]:
-        """Dispatch from ``outcome`` until Finish; every event is observed here, then yielded."""
+    async def drive(
+        self, outcome: Outcome, state: RunState | None = None
+    ) -> AsyncGenerator[Event, None]:
+        """Dispatch from ``outcome`` until Finish; every event is observed here, then yielded.
+
+        ``state``: the state to start from (default: a fresh one for the spec).
+        """
+        self.state = state if state is not None else initial_state(self.spec)
         try:
             while not isinstance(outcome, Finish):
                 next_outcome: Outcome | None = None
@@ -151,7 +157,8 @@ class _Run:
                         next_outcome = item
                     else:
                         self._record(item)
-                        await self._observe(item)
+                        if self._hooks_for(item):  # no coroutine per event when no hooks
+                            await self._observe(item)
                         yield item
                 if next_outcome is None:
                     raise AssertionError(f"a step ended without an outcome after {outcome!r}")
@@ -341,7 +348,10 @@ class _Run:
 
     def _hooks_for(self, event: Event) -> list[RunHooks]:
         agent = _agent_of(event)
-        found = [self.spec.hooks, agent.hooks if agent is not None else None]
+        run_hooks, agent_hooks = self.spec.hooks, agent.hooks if agent is not None else None
+        if agent_hooks is None:  # the common case, every event: no list to dedupe
+            return [] if run_hooks is None else [run_hooks]
+        found = [run_hooks, agent_hooks]
         return [h for i, h in enumerate(found) if h is not None and h not in found[:i]]
 
     def _positioned(self, exc: RunError) -> RunError:

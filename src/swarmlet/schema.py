@@ -166,8 +166,11 @@ def tool_options(func: Callable[..., Any]) -> ToolOptions:
         if isinstance(options, ToolOptions):
             return options
         if not isinstance(target, functools.partial):
-            return ToolOptions()
+            return _NO_OPTIONS
         target = target.func
+
+
+_NO_OPTIONS = ToolOptions()  # frozen, so one shared instance serves every undecorated tool
 
 
 # --------------------------------------------------------------------------- the schema

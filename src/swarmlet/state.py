@@ -127,7 +127,7 @@ class RunState:
             context_variables=self.context_variables,
             output=self.output,
             sub_runs=dict(self.sub_runs),
-            usage=self.usage.model_copy(deep=True),
+            usage=self.usage.snapshot(),
             interruptions=interruptions,
             state=self if interruptions else None,
         )

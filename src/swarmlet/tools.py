@@ -29,7 +29,13 @@ from swarmlet._sync import CallerThreadExecutor, InlineExecutor
 from swarmlet.agent import Agent, AgentFunction, Result
 from swarmlet.exceptions import ToolArgumentsError
 from swarmlet.models.base import ToolCall
-from swarmlet.schema import CONTEXT_PARAMETER, FunctionSchema, function_schema, tool_options
+from swarmlet.schema import (
+    CONTEXT_PARAMETER,
+    FunctionSchema,
+    ToolOptions,
+    function_schema,
+    tool_options,
+)
 
 __all__ = ["ToolOutcome", "agent_tools", "encode_result", "execute_tool_call", "tool_message"]
 
@@ -75,13 +81,44 @@ class BoundTool:
 
 
 def bind_tools(agent: Agent) -> dict[str, BoundTool]:
-    """The agent's functions by tool name (a later function with the same name wins)."""
+    """The agent's functions by tool name (a later function with the same name wins).
+
+    Every turn binds the active agent's tools (twice when it calls some), so the result is
+    cached per (functions, options, strict, tool timeout); a new dict is returned each time,
+    since callers add MCP tools to it. Unhashable functions or options are bound afresh.
+    """
+    functions = tuple(agent.functions)
+    options = tuple(map(tool_options, functions))
+    # The ids make equal-but-distinct callables distinct keys: the bound tool must call the
+    # very object the agent holds (the cached key keeps it alive, so its id is not reused).
+    key = (tuple(map(id, functions)), functions, options, agent.strict, agent.tool_timeout)
+    try:
+        hash(key)
+    except TypeError:
+        return _bind(functions, agent.strict, agent.tool_timeout)
+    return dict(_cached_bind(*key))
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_bind(
+    ids: tuple[int, ...],
+    functions: tuple[AgentFunction, ...],
+    options: tuple[ToolOptions, ...],  # in the key: a function's options may be replaced
+    strict: bool,
+    tool_timeout: float | None,
+) -> dict[str, BoundTool]:
+    return _bind(functions, strict, tool_timeout)
+
+
+def _bind(
+    functions: tuple[AgentFunction, ...], strict: bool, tool_timeout: float | None
+) -> dict[str, BoundTool]:
     tools = {}
-    for func in agent.functions:
-        schema = function_schema(func, strict=agent.strict)
+    for func in functions:
+        schema = function_schema(func, strict=strict)
         timeout = tool_options(func).timeout
         tools[schema.name] = BoundTool(
-            func, schema, timeout if timeout is not None else agent.tool_timeout
+            func, schema, timeout if timeout is not None else tool_timeout
         )
     return tools
 

@@ -86,6 +86,17 @@ class Usage(BaseModel):
                 target.cached_tokens += usage.cached_tokens or 0
                 target.reasoning_tokens += usage.reasoning_tokens or 0
 
+    def snapshot(self) -> Usage:
+        """A deep copy (what ``model_copy(deep=True)`` gives, without ``copy.deepcopy``'s cost).
+
+        Every field but ``by_agent`` is an int, so a shallow copy with the per-agent entries
+        copied the same way is a full copy; it runs once per finished run.
+        """
+        clone = self.model_copy()
+        # Through __dict__: setting the attribute would mark by_agent as explicitly set.
+        clone.__dict__["by_agent"] = {name: u.snapshot() for name, u in self.by_agent.items()}
+        return clone
+
     def merge(self, other: Usage) -> None:
         """Add another run's usage (a sub-run's) to this one, per agent too."""
         for name, part in other.by_agent.items():
