@@ -127,12 +127,20 @@ def test_chat_streams_hands_off_and_survives_a_reload(page: Page, base_url: str)
     tool.locator("summary").click()
     expect(tool.locator(".result")).to_contain_text("found at Lisbon (LIS)")
 
-    # The timeline shows the run: model calls, tool calls, the handoff.
+    # The timeline shows the run: model calls, tool calls, the handoff; once the run ended,
+    # drawn from its OpenTelemetry spans (the run, each agent, durations, nesting).
     run = page.locator("#timeline .run").first
     expect(run.locator(".status")).to_contain_text("completed")
-    expect(run.locator(".span.model")).to_have_count(3)
-    expect(run.locator(".span.call")).to_have_count(2)
+    expect(run).to_have_attribute("data-source", "trace")
+    expect(run.locator(".status")).to_contain_text("trace")
+    expect(run.locator(".span.workflow")).to_have_count(1)
+    expect(run.locator(".span.workflow .name")).to_have_text("invoke_workflow Triage Agent")
+    agents = run.locator('.span.agent[data-depth="1"] .name')
+    expect(agents).to_have_text(["invoke_agent Triage Agent", "invoke_agent Lost Baggage Agent"])
+    expect(run.locator('.span.model[data-depth="2"]')).to_have_count(3)
+    expect(run.locator('.span.call[data-depth="2"]')).to_have_count(2)
     expect(run.locator(".span.handoff")).to_have_count(1)
+    expect(run.locator(".span.call .dur").first).to_contain_text(" ms")
     _shot(page, "airline-chat")
 
     # Reload: the thread is still there, with its messages and the conversation's path.
@@ -230,9 +238,12 @@ def test_parallel_sub_runs_show_while_they_run(page: Page, delegating_url: str) 
     expect(graph.locator('[data-edge="Lead->Researcher"]')).to_contain_class("taken")
     # Their text is in the chat (indented as sub-runs) and nested in the timeline.
     expect(page.locator(".msg.assistant.sub", has_text="Researcher is done.")).to_be_visible()
-    nested = page.locator('#timeline .span.model[data-depth="1"]')
-    expect(nested).to_have_count(2)
-    expect(nested.first).to_contain_text("model · ")
+    # Once the run ended, from its spans: each sub-run's agent and model call under the
+    # execute_tool span of the call that ran it (run 0, agent 1, tool 2, agent 3, chat 4).
+    expect(page.locator("#timeline div.run")).to_have_attribute("data-source", "trace")
+    nested = page.locator('#timeline .span.agent[data-depth="3"] .name')
+    expect(nested).to_have_text(["invoke_agent Researcher", "invoke_agent Writer"])
+    expect(page.locator('#timeline .span.model[data-depth="4"]')).to_have_count(2)
     _shot(page, "sub-runs-done")
 
 

@@ -133,6 +133,30 @@ async def cancel_run(run_id: str, request: Request) -> RunInfo:
     return RunInfo(**record.summary())
 
 
+@router.get("/runs/{run_id}/timeline", tags=["runs"])
+async def run_timeline(run_id: str, request: Request) -> dict[str, Any]:
+    """The run's OpenTelemetry spans (finished ones), for a trace view without Jaeger.
+
+    Each span: ``span_id``, ``parent_id`` (sub-runs nest under the ``execute_tool`` span of
+    the call that ran them), ``kind`` (``run``/``agent``/``model``/``tool``), ``name``,
+    ``start`` (epoch seconds), ``duration`` (seconds), ``error``, ``attributes`` (agent,
+    model, tool, token usage, error type) and ``events`` (handoffs). ``complete`` is false
+    while the run is still going.
+    """
+    state = _state(request)
+    record = _record(request, run_id)
+    found = state.traces.records(run_id) if state.traces is not None else None
+    if found is None:
+        raise api_error(
+            404,
+            "not_found",
+            f"no timeline for run {run_id!r}: tracing needs the OpenTelemetry SDK "
+            "(pip install 'swarmlet[server]')",
+        )
+    trace_id, spans = found
+    return {"run_id": run_id, "trace_id": trace_id, "complete": record.done, "spans": spans}
+
+
 def _record(request: Request, run_id: str) -> RunRecord:
     record = _state(request).runs.get(run_id)
     if record is None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,8 +28,10 @@ from fastapi.middleware.cors import CORSMiddleware
 import swarmlet
 from swarmlet.agent import Agent
 from swarmlet.core import Swarm
+from swarmlet.events import Event
 from swarmlet.server.auth import TokenAuth, generate_token
 from swarmlet.server.errors import install_error_handlers
+from swarmlet.server.run_traces import RunTraces
 from swarmlet.server.runs import RunManager, RunRecord
 from swarmlet.sessions import SessionStore, open_store
 
@@ -78,6 +80,7 @@ class ServerState:
     runs: RunManager
     served_model: str
     store: SessionStore
+    traces: RunTraces | None = None
 
     def starting_context(self, overrides: dict[str, Any]) -> dict[str, Any]:
         """A fresh copy of the starting context variables with ``overrides`` applied."""
@@ -103,7 +106,21 @@ class ServerState:
             max_turns=max_turns or float("inf"),
             **options,
         )
-        return self.runs.start(events, thread_id=thread_id)
+        return self.launch(events, thread_id=thread_id)
+
+    def launch(
+        self, events: AsyncGenerator[Event, None], *, thread_id: str | None = None
+    ) -> RunRecord:
+        """Drive ``events`` as a server run, traced for its timeline when tracing is on."""
+        if self.traces is None:
+            return self.runs.start(events, thread_id=thread_id)
+        events, trace_id = self.traces.wrap(events)
+        record = self.runs.start(events, thread_id=thread_id)
+        self.traces.forget(
+            {run_id for run_id in self.traces.run_ids() if not self.runs.get(run_id)}
+        )
+        self.traces.bind(record.id, trace_id)
+        return record
 
 
 def state_of(app: FastAPI) -> ServerState:
@@ -158,11 +175,15 @@ def _lifespan(state: ServerState) -> Callable[[FastAPI], AbstractAsyncContextMan
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        state.traces = RunTraces.install()
         try:
             yield
         finally:
             await state.runs.close()
             await state.store.close()
+            if state.traces is not None:
+                state.traces.close()
+                state.traces = None
 
     return lifespan
 

@@ -190,7 +190,7 @@ async def approve_calls(thread_id: str, body: ApprovalRequest, request: Request)
 
     session = Session(state.store, thread_id, wait_timeout=60.0)
     events = persisted_resume(session, state.agent, decide, state.swarm.resume_stream)
-    record = state.runs.start(events, thread_id=thread_id)
+    record = state.launch(events, thread_id=thread_id)
     if body.stream:
         cancel = body.on_disconnect == "cancel"
         return run_event_stream(state.runs, record, cancel_on_disconnect=cancel)

@@ -164,6 +164,7 @@ async function replayTimeline(thread) {
     await ui.api.stream("GET", `/runs/${run.id}/events`, undefined, (event) => {
       if (event.type !== "run_created") ui.timeline.add(entry, event);
     });
+    await ui.timeline.loadTrace(entry, ui.api);
   }
 }
 
@@ -248,6 +249,7 @@ function onEvent(event, state, label) {
     ui.graph.setRunning([]);
     if (d.response && d.response.agent) ui.graph.setActive(d.response.agent);
     if (d.status === "paused" || d.pending) reloadApprovals();
+    if (state.run) ui.timeline.loadTrace(state.run, ui.api);
   }
 }
 

@@ -1,5 +1,8 @@
 // The run timeline: model calls, tool calls, handoffs, guardrails and sub-runs (nested under
 // the tool call that started them), as bars on one time axis per run, plus token usage.
+// While a run streams it is drawn from its events; once it ended, from its OpenTelemetry spans
+// (GET /runs/{id}/timeline), when the server has them: agents, model calls with their token
+// usage, tools, sub-runs under their tool span, errors.
 
 export class Timeline {
   constructor(container, usageEl) {
@@ -74,6 +77,24 @@ export class Timeline {
     this.schedule();
   }
 
+  // Redraw a finished run from its spans; the event-built view stays when there are none.
+  async loadTrace(run, api) {
+    let trace;
+    try {
+      trace = await api.request("GET", `/runs/${encodeURIComponent(run.id)}/timeline`);
+    } catch {
+      return false; // no tracing on this server (or the run expired): keep the live view
+    }
+    if (!trace.spans.length) return false;
+    const built = fromRecords(trace.spans);
+    run.spans = built.roots;
+    run.end = Math.max(run.end, built.end);
+    run.tokens = built.tokens;
+    run.traced = true;
+    this.schedule();
+    return true;
+  }
+
   span(run, path, kind, name, start, detail = "") {
     const span = { kind, name, start, end: null, detail, children: [] };
     const parent = path.length ? run.tools.get(path[path.length - 1]) : null;
@@ -109,6 +130,7 @@ export class Timeline {
     const box = document.createElement("div");
     box.className = "run";
     box.dataset.run = run.id;
+    box.dataset.source = run.traced ? "trace" : "events";
     const title = document.createElement("div");
     title.className = "run-title";
     title.textContent = `${run.label} `;
@@ -118,6 +140,7 @@ export class Timeline {
     status.textContent = `${run.status} · ${run.end.toFixed(2)} s${tokens ? ` · ${tokens} tokens` : ""}`
       + `${run.error ? ` · ${run.error.type}` : ""}`;
     title.appendChild(status);
+    if (run.traced) status.textContent += " · trace";
     box.appendChild(title);
     const scale = Math.max(run.end, 0.001);
     const walk = (spans, depth) => {
@@ -129,6 +152,52 @@ export class Timeline {
     walk(run.spans, 0);
     return box;
   }
+}
+
+const KINDS = { run: "workflow", agent: "agent", model: "model", tool: "call" };
+
+// Span records (flat, with parent ids) as the timeline's nested spans, times relative to the
+// first; the server's own wrapper span is left out (its child is the run's workflow span).
+function fromRecords(records) {
+  const t0 = Math.min(...records.map((r) => r.start));
+  const byId = new Map();
+  const tokens = { in: 0, out: 0 };
+  let end = 0;
+  for (const r of records) {
+    const a = r.attributes || {};
+    const used = (a["gen_ai.usage.input_tokens"] || 0) + (a["gen_ai.usage.output_tokens"] || 0);
+    tokens.in += a["gen_ai.usage.input_tokens"] || 0;
+    tokens.out += a["gen_ai.usage.output_tokens"] || 0;
+    const start = r.start - t0;
+    end = Math.max(end, start + r.duration);
+    const kind = `${KINDS[r.kind] || "other"}${r.error ? " failed" : ""}`;
+    const name = used ? `${r.name} · ${used} tok` : r.name;
+    const detail = [r.name, ...Object.entries(a).map(([k, v]) => `${k}: ${v}`),
+      ...(r.events || []).map((e) => `event ${e.name}`)].join("\n");
+    const span = { kind, name, start, end: start + r.duration, detail, children: [], record: r };
+    span.children.push(...(r.events || []).map((e) => marker(e, t0)).filter(Boolean));
+    byId.set(r.span_id, span);
+  }
+  const roots = [];
+  for (const span of byId.values()) {
+    const parent = byId.get(span.record.parent_id);
+    (parent ? parent.children : roots).push(span);
+  }
+  const shown = roots.length === 1 && roots[0].kind.startsWith("other") ? roots[0].children : roots;
+  return { roots: shown, end, tokens };
+}
+
+// A handoff or guardrail span event as a zero-length span (as the live view draws them).
+function marker(event, t0) {
+  const a = event.attributes || {};
+  const t = event.time - t0;
+  if (event.name === "swarmlet.handoff") {
+    return { kind: "handoff", name: `handoff → ${a["swarmlet.handoff.to_agent"]}`, start: t, end: t, detail: "", children: [] };
+  }
+  if (event.name === "swarmlet.guardrail") {
+    return { kind: "guardrail", name: `guardrail ${a["swarmlet.guardrail.name"] || ""}`, start: t, end: t, detail: "", children: [] };
+  }
+  return null;
 }
 
 // A run that failed or was stopped leaves spans open: end them where the run ended.
@@ -145,7 +214,7 @@ function closeOpen(spans, t, failed) {
 function renderSpan(span, depth, scale, now) {
   const row = document.createElement("div");
   row.className = `span ${span.kind}`;
-  row.dataset.depth = String(Math.min(depth, 3));
+  row.dataset.depth = String(Math.min(depth, 6));
   const end = span.end === null ? now : span.end;
   const name = document.createElement("span");
   name.className = "name";
