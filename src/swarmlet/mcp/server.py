@@ -194,6 +194,14 @@ class MCPServer:
         _LIVE.add(self)
 
     @property
+    def transport(self) -> str:
+        """How the server is reached: ``"stdio"``, ``"http"``, or ``"custom"`` (your own)."""
+        opener = self._connection.settings.open_transport
+        if isinstance(opener, _StdioTransport):
+            return "stdio"
+        return "http" if isinstance(opener, _HttpTransport) else "custom"
+
+    @property
     def connected(self) -> bool:
         """Whether a connection is open right now (it is opened on demand)."""
         return self._connection.connected

@@ -8,7 +8,9 @@ this module adds what a viewer needs on top:
 - **agent-tool edges**: the agent a tool *runs* as a sub-run (``Agent.as_tool``), carried on
   the tool's ``__swarmlet_agent__`` attribute;
 - instructions as text, or ``"dynamic"`` when they are a callable of the context variables
-  (with its docstring as ``instructions_doc``), and each tool's JSON schema.
+  (with its docstring as ``instructions_doc``), and each tool's JSON schema;
+- each agent's MCP servers (name, transport) and, when they answer in time, their tools
+  (:func:`describe_graph_async`, :mod:`swarmlet.server.agent_graph_mcp`).
 
 What cannot be found statically (and so is missing from the graph): an agent built at run
 time inside the tool (``return Agent(name=...)``), one looked up in a registry, a database or
@@ -27,8 +29,16 @@ from pydantic import BaseModel
 from swarmlet.agent import Agent
 from swarmlet.graph import AGENT_ATTRIBUTE, tool_targets
 from swarmlet.schema import function_schema
+from swarmlet.server.agent_graph_mcp import LIST_TIMEOUT, MCPServerInfo, describe_mcp_servers
 
-__all__ = ["AgentGraph", "AgentNode", "Edge", "ToolInfo", "describe_graph"]
+__all__ = [
+    "AgentGraph",
+    "AgentNode",
+    "Edge",
+    "ToolInfo",
+    "describe_graph",
+    "describe_graph_async",
+]
 
 MAX_AGENTS = 500
 """The walk stops after this many agents (a guard against generated, unbounded graphs)."""
@@ -53,6 +63,7 @@ class AgentNode(BaseModel):
     instructions_doc: str | None = None
     model: str | None
     tools: list[ToolInfo]
+    mcp_servers: list[MCPServerInfo] = []
 
 
 class Edge(BaseModel):
@@ -79,13 +90,29 @@ def describe_graph(entry: Agent) -> AgentGraph:
     Agents are identified by name; two distinct agents sharing a name are shown as one node
     (the first found), as the run's events name agents the same way.
     """
+    return _walk(entry)[0]
+
+
+async def describe_graph_async(entry: Agent, mcp_timeout: float = LIST_TIMEOUT) -> AgentGraph:
+    """:func:`describe_graph` plus each agent's MCP servers, waiting ``mcp_timeout`` at most."""
+    graph, agents = _walk(entry)
+    servers = await describe_mcp_servers(agents, mcp_timeout)
+    for node in graph.agents:
+        node.mcp_servers = servers.get(node.name, [])
+    return graph
+
+
+def _walk(entry: Agent) -> tuple[AgentGraph, dict[str, Agent]]:
+    """The graph, and the agent behind each node."""
     nodes: dict[str, AgentNode] = {}
+    agents: dict[str, Agent] = {}
     edges: list[Edge] = []
     queue = [entry]
     while queue and len(nodes) < MAX_AGENTS:
         agent = queue.pop(0)
         if agent.name in nodes:
             continue
+        agents[agent.name] = agent
         nodes[agent.name] = AgentNode(
             name=agent.name,
             instructions="dynamic" if callable(agent.instructions) else agent.instructions,
@@ -100,9 +127,10 @@ def describe_graph(entry: Agent) -> AgentGraph:
                 Edge(source=agent.name, target=t.name, kind=k, tool=tool.name) for k, t in found
             ]
             queue += [target for _, target in found]
-    return AgentGraph(
+    graph = AgentGraph(
         entry=entry.name, agents=list(nodes.values()), edges=_unique(edges), truncated=bool(queue)
     )
+    return graph, agents
 
 
 def _dynamic_doc(agent: Agent) -> str | None:

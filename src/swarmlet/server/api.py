@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 import swarmlet
-from swarmlet.server.agent_graph import AgentGraph, describe_graph
+from swarmlet.server.agent_graph import AgentGraph, describe_graph_async
 from swarmlet.server.app import ServerState, state_of
 from swarmlet.server.auth import require_token
 from swarmlet.server.errors import api_error
@@ -69,8 +69,12 @@ async def info(request: Request) -> dict[str, Any]:
 
 @router.get("/graph", tags=["agents"])
 async def graph(request: Request) -> AgentGraph:
-    """The agents reachable from the entry agent, their tools, and the edges between them."""
-    return describe_graph(_state(request).agent)
+    """The agents reachable from the entry agent, their tools, and the edges between them.
+
+    Each agent's MCP servers are listed with their tools; a server that does not answer
+    within two seconds is marked ``unavailable`` (the endpoint does not wait for it).
+    """
+    return await describe_graph_async(_state(request).agent)
 
 
 @router.post(
