@@ -648,7 +648,7 @@ async def test_a_server_echoing_the_api_key_never_puts_it_in_the_error(
     with pytest.raises(ModelError) as caught:
         await Swarm(client=client).run_async(AGENT, USER)
     message = str(caught.value)
-    assert "Incorrect API key provided: [redacted]." in message
+    assert "Incorrect API key provided: [REDACTED]." in message
     assert key not in message and key not in repr(caught.value)
     if provider == "fast-http":
         await client.aclose()

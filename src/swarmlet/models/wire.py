@@ -15,6 +15,7 @@ from typing import Any
 
 from swarmlet.exceptions import ModelConfigurationError, ModelError, ModelResponseError
 from swarmlet.models.base import MessageDelta, ModelRequest
+from swarmlet.redaction import redact
 
 __all__ = [
     "chat_params",
@@ -81,11 +82,10 @@ def status_error(status: int, detail: str, secret: str | None = None) -> ModelEr
 
     401/403/404 cannot succeed by retrying (wrong key, model or route), so they are
     configuration errors; every other status is a plain ``ModelError`` carrying it.
-    ``secret`` (the API key sent) is cut out of ``detail``: some servers echo the key they
-    refused, and error messages end up in logs and traces.
+    ``secret`` (the API key sent) and anything shaped like a key are cut out of ``detail``:
+    some servers echo the key they refused, and error messages end up in logs and traces.
     """
-    if secret:
-        detail = detail.replace(secret, "[redacted]")
+    detail = redact(detail, [secret])
     if status in (401, 403):
         return ModelConfigurationError(
             f"the endpoint refused the API key (HTTP {status}): {detail}", status_code=status

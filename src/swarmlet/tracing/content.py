@@ -9,11 +9,10 @@ JSON shape: ``{"role", "parts": [{"type": "text" | "tool_call" | "tool_call_resp
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable
 from typing import Any
 
 from swarmlet.models.base import AssistantMessage
+from swarmlet.redaction import redact
 from swarmlet.tracing import semconv as sc
 
 __all__ = ["input_messages", "output_messages", "redact"]
@@ -80,16 +79,3 @@ def _maybe_json(text: Any) -> Any:
         return json.loads(text)
     except ValueError:  # the model sent malformed arguments: record them as they came
         return text
-
-
-# Key-shaped text, whoever's key it is: OpenAI-style "sk-..." keys and bearer tokens. An error
-# body may echo a key the provider does not hold as an attribute (a proxy's, a header's).
-_KEY_SHAPED = re.compile(r"\bsk-[A-Za-z0-9_\-]{12,}|(?i:bearer)\s+[A-Za-z0-9._~+/=\-]{8,}")
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with the known secrets and anything shaped like an API key replaced."""
-    for secret in secrets:
-        if len(secret) >= 8:  # a short "key" would mangle ordinary words in the message
-            text = text.replace(secret, "[REDACTED]")
-    return _KEY_SHAPED.sub("[REDACTED]", text)
