@@ -142,6 +142,20 @@ async def test_the_async_api_uses_the_pool_unless_asked_for_the_caller() -> None
     assert {name for name, _, _ in spans} == {threading.current_thread().name}
 
 
+async def test_run_async_and_stream_take_the_sync_tool_policy_per_run() -> None:
+    slow, spans = _thread_recorder()
+    client = Swarm(client=_two_slow_calls())
+    await client.run_async(Agent(functions=[slow]), USER, sync_tools="caller")
+    assert {name for name, _, _ in spans} == {threading.current_thread().name}
+    spans.clear()
+    stream = Swarm(client=_two_slow_calls()).stream(
+        Agent(functions=[slow]), USER, sync_tools="caller"
+    )
+    async for _ in stream:
+        pass
+    assert {name for name, _, _ in spans} == {threading.current_thread().name}
+
+
 def test_a_sync_tool_with_a_timeout_runs_on_the_pool_so_the_run_can_stop_waiting() -> None:
     from swarmlet import tool
 

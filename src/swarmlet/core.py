@@ -278,11 +278,13 @@ class Swarm:
         hooks: RunHooks | None = None,
         input_guardrails: Sequence[Any] = (),
         output_guardrails: Sequence[Any] = (),
+        sync_tools: SyncTools | None = None,
     ) -> AsyncGenerator[Event, None]:
         """Run with a streaming model and yield typed events as they happen.
 
         ``async for event in client.stream(agent, messages): ...`` — the last event is a
-        :class:`~swarmlet.events.RunCompleted` carrying the :class:`Response`.
+        :class:`~swarmlet.events.RunCompleted` carrying the :class:`Response`. ``sync_tools``
+        as for :meth:`events`.
         """
         return self.events(
             agent,
@@ -297,6 +299,7 @@ class Swarm:
             hooks=hooks,
             input_guardrails=input_guardrails,
             output_guardrails=output_guardrails,
+            sync_tools=sync_tools,
         )
 
     async def run_async(
@@ -313,8 +316,11 @@ class Swarm:
         hooks: RunHooks | None = None,
         input_guardrails: Sequence[Any] = (),
         output_guardrails: Sequence[Any] = (),
+        sync_tools: SyncTools | None = None,
     ) -> Response:
         """Run until the active agent answers without tool calls (or ``max_turns`` model calls).
+
+        ``sync_tools`` as for :meth:`events` (default: the pool, or the client's setting).
 
         Raises:
             RunError: when the model endpoint fails; ``.response`` has the messages so far.
@@ -332,6 +338,7 @@ class Swarm:
             hooks=hooks,
             input_guardrails=input_guardrails,
             output_guardrails=output_guardrails,
+            sync_tools=sync_tools,
         )
         return await _final_response(events)
 
