@@ -259,18 +259,25 @@ def test_a_running_loop_in_the_caller_jupyter_style_still_works(stream: bool) ->
         assert "".join(e["content"] for e in outcome["deltas"]) == "ok"
 
 
+class _ClosingModel(ScriptedModel):
+    """A scripted model that records in ``closed`` when a run closes its stream."""
+
+    def __init__(self, replies: list[Any], closed: list[str]) -> None:
+        super().__init__(replies)
+        self.closed = closed
+
+    async def stream(self, request: Any) -> Any:  # type: ignore[override]
+        try:
+            async for delta in super().stream(request):
+                yield delta
+        finally:
+            self.closed.append("closed")
+
+
 def test_breaking_out_of_a_stream_closes_the_run(tmp_path: Path) -> None:
     closed: list[str] = []
 
-    class Model(ScriptedModel):
-        async def stream(self, request: Any) -> Any:  # type: ignore[override]
-            try:
-                async for delta in super().stream(request):
-                    yield delta
-            finally:
-                closed.append("closed")
-
-    swarm = Swarm(client=Model(["a long answer in many pieces"]))
+    swarm = Swarm(client=_ClosingModel(["a long answer in many pieces"], closed))
     for event in swarm.run(Agent(), USER, stream=True):
         if event.get("content"):
             break
@@ -280,16 +287,9 @@ def test_breaking_out_of_a_stream_closes_the_run(tmp_path: Path) -> None:
 def test_breaking_out_of_a_stream_in_a_thread_with_a_running_loop_closes_the_run() -> None:
     closed: list[str] = []
 
-    class Model(ScriptedModel):
-        async def stream(self, request: Any) -> Any:  # type: ignore[override]
-            try:
-                async for delta in super().stream(request):
-                    yield delta
-            finally:
-                closed.append("closed")
-
     async def notebook_cell() -> None:  # the run goes to the shared loop (Jupyter's case)
-        for event in Swarm(client=Model(["a long answer"])).run(Agent(), USER, stream=True):
+        model = _ClosingModel(["a long answer"], closed)
+        for event in Swarm(client=model).run(Agent(), USER, stream=True):
             if event.get("content"):
                 break
 
