@@ -175,8 +175,10 @@ class LocalModel(Model):
         model_path: the GGUF file; ``None`` uses :func:`bundled_model_path`.
         n_ctx: context window in tokens (prompt plus reply).
         n_threads: CPU threads; ``None`` lets llama-cpp-python choose.
-        seed: sampling seed applied on every call, so the same request gives the same reply;
-            ``None`` samples differently each time.
+        seed: sampling seed applied on every call, so the same request gives the same reply
+            (a seeded call evaluates its whole prompt: reusing the previous call's cached
+            prefix changes llama.cpp's logits slightly); ``None`` samples differently each
+            time and reuses the cached prompt prefix.
         max_tokens: reply length limit unless a request's settings say otherwise.
         temperature: sampling temperature unless a request's settings say otherwise.
         repeat_penalty: llama.cpp's repetition penalty unless a request's settings say
@@ -339,6 +341,12 @@ class LocalModel(Model):
         if plan.grammar is not None:
             self._check_grammar(loaded, plan.grammar)
             grammar = self._llama_cpp.LlamaGrammar.from_string(plan.grammar, verbose=False)
+        if "seed" in plan.sampling:
+            # llama.cpp's logits depend slightly on how the prompt was split into batches, so
+            # a reply that reuses the previous call's cached prompt prefix can differ from the
+            # same request's reply on a fresh context. A seed promises the same reply: start
+            # from an empty cache (the prompt is evaluated whole; seed=None keeps the reuse).
+            loaded.llama.reset()
         return loaded.llama.create_chat_completion(
             messages=plan.messages, grammar=grammar, stream=stream, **plan.sampling
         )
