@@ -36,7 +36,6 @@ from swarmlet.events import (
     RunCompleted,
     RunFailed,
     RunStarted,
-    TurnStarted,
 )
 from swarmlet.exceptions import (
     GuardrailTripped,
@@ -254,19 +253,16 @@ class _Run:
                 break
         return items
 
-    async def _call_model(self) -> Step:
+    def _call_model(self) -> Step:
+        """The next model turn, or the end of the run when ``max_turns`` is reached."""
         state, spec = self.state, self.spec
         if state.turn >= spec.max_turns:
-            yield Finish("max_turns")
-            return
-        state.turn += 1
-        yield TurnStarted(state.agent, state.turn)
+            return _finish("max_turns")
         options = TurnOptions(spec.model_override, spec.stream, spec.execute_tools)
         items = model_turn(state, options, self.resolve(state.agent))
         if self.parallel_guard is not None:  # the first turn streams while guardrails decide
             items, self.parallel_guard = race(items, self.parallel_guard), None
-        async for item in items:
-            yield item
+        return items
 
     def _resume_tools(self) -> Step:
         turn = self.state.pending
@@ -357,6 +353,11 @@ class _Run:
     def _positioned(self, exc: RunError) -> RunError:
         """Attach the run so far to an error raised outside a model call."""
         return exc if exc.response is not None else with_position(exc, self.state)
+
+
+async def _finish(reason: str) -> Step:
+    """A step that only ends the run."""
+    yield Finish(reason)
 
 
 def _agent_of(event: Event) -> Agent | None:

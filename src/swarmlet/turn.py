@@ -21,6 +21,7 @@ from swarmlet.events import (
     ModelResponded,
     TextDelta,
     ToolCallDelta,
+    TurnStarted,
 )
 from swarmlet.exceptions import ModelError, RunError, SwarmletError
 from swarmlet.history import visible_history
@@ -49,35 +50,14 @@ class TurnOptions:
 async def model_turn(
     state: RunState, options: TurnOptions, model: Model
 ) -> AsyncGenerator[Event | Outcome, None]:
-    """Call the model once, append its reply to the history, and say what comes next."""
-    message: AssistantMessage | None = None
-    async for item in _call_model(state, options, model):
-        if isinstance(item, AssistantMessage):
-            message = item
-        else:
-            yield item
-    assert message is not None
-    message.tool_calls = _unique_ids(message.tool_calls)
-    state.usage.add(state.agent.name, message.usage)
-    yield ModelResponded(state.agent, state.turn, message, message.usage)
-    as_dict = assistant_to_dict(message, state.agent.name)
-    state.messages.append(as_dict)
-    logger.debug(
-        "turn %d: %r answered %r (usage: %s)", state.turn, state.agent.name, as_dict, message.usage
-    )
-    yield MessageCompleted(state.agent, as_dict)
-    if not message.tool_calls:
-        yield Answer(message)
-    elif options.execute_tools:
-        yield RunTools(message.tool_calls)
-    else:
-        yield Finish("execute_tools")
+    """Call the model once, append its reply to the history, and say what comes next.
 
-
-async def _call_model(
-    state: RunState, options: TurnOptions, model: Model
-) -> AsyncGenerator[Event | AssistantMessage, None]:
-    """Stream deltas as events (when streaming), then yield the complete message."""
+    One generator for the whole turn, request to outcome: every event of the turn (streamed
+    deltas included) passes through each generator layer between the model and the consumer,
+    so the turn adds one layer, not one per phase (docs/benchmarks.md, "Run-loop overhead").
+    """
+    state.turn += 1
+    yield TurnStarted(state.agent, state.turn)
     tools = await offered_tools(state)
     history = await visible_history(state.agent, state.messages)
     request = build_request(state, options.model_override, tools, history)
@@ -90,9 +70,9 @@ async def _call_model(
                 accumulator.add(delta)
                 for event in _delta_events(state, delta):
                     yield event
-            yield accumulator.message()
+            message = accumulator.message()
         else:
-            yield await model.complete(request)
+            message = await model.complete(request)
     except RunError as exc:
         with_position(exc, state)
         raise  # the same exception, so its cause (the SDK or transport error) stays attached
@@ -102,6 +82,33 @@ async def _call_model(
         raise with_position(
             ModelError(f"the model call failed: {type(exc).__name__}: {exc}"), state
         ) from exc
+    for item in _reply(state, options, message):
+        yield item
+
+
+def _reply(
+    state: RunState, options: TurnOptions, message: AssistantMessage
+) -> list[Event | Outcome]:
+    """Record the model's reply in the history: its events, then the outcome that follows."""
+    message.tool_calls = _unique_ids(message.tool_calls)
+    state.usage.add(state.agent.name, message.usage)
+    as_dict = assistant_to_dict(message, state.agent.name)
+    state.messages.append(as_dict)
+    logger.debug(
+        "turn %d: %r answered %r (usage: %s)", state.turn, state.agent.name, as_dict, message.usage
+    )
+    outcome: Outcome
+    if not message.tool_calls:
+        outcome = Answer(message)
+    elif options.execute_tools:
+        outcome = RunTools(message.tool_calls)
+    else:
+        outcome = Finish("execute_tools")
+    return [
+        ModelResponded(state.agent, state.turn, message, message.usage),
+        MessageCompleted(state.agent, as_dict),
+        outcome,
+    ]
 
 
 async def offered_tools(state: RunState) -> dict[str, BoundTool]:
