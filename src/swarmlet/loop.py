@@ -155,7 +155,8 @@ class _Run:
                     if isinstance(item, OUTCOME_TYPES):
                         next_outcome = item
                     else:
-                        self._record(item)
+                        if item.path:  # only a sub-run's events carry what _record keeps
+                            self._record(item)
                         if self._hooks_for(item):  # no coroutine per event when no hooks
                             await self._observe(item)
                         yield item
@@ -176,7 +177,7 @@ class _Run:
         yield final
 
     def _record(self, event: Event) -> None:
-        """Keep what the run learns from its agent-tool sub-runs: responses and usage."""
+        """Keep what the run learns from an agent-tool sub-run's event: responses and usage."""
         record_sub_run(self.state, event)
         if len(event.path) != 1:  # a direct sub-run's usage already holds its own sub-runs'
             return

@@ -203,7 +203,7 @@ async def _run_calls(
         for call in calls:
             await asyncio.ensure_future(run_one(call))  # a task each: a context each
 
-    if agent.parallel_tool_calls and len(calls) > 1:
+    if len(calls) == 1 or agent.parallel_tool_calls:  # one call needs no ordering task
         tasks = [asyncio.ensure_future(run_one(call)) for call in calls]
     else:
         tasks = [asyncio.ensure_future(run_in_order())]
