@@ -81,7 +81,15 @@ def _json_codec() -> tuple[Callable[[Any], bytes], Callable[[bytes | str], Any]]
         orjson = importlib.import_module("orjson")
     except ImportError:
         return _stdlib_dumps, json.loads
-    return orjson.dumps, orjson.loads
+    dumps = orjson.dumps
+
+    def exact_dumps(obj: Any) -> bytes:
+        # orjson hands back its output in a buffer of at least 4 KiB. A request body lives
+        # until its reply arrives, so with 10,000 conversations in flight those buffers alone
+        # held ~40 MB; an exact-size copy costs ~0.6 us (docs/benchmarks.md, "Memory").
+        return memoryview(dumps(obj)).tobytes()
+
+    return exact_dumps, orjson.loads
 
 
 _dumps, _loads = _json_codec()
