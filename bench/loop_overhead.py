@@ -94,7 +94,9 @@ async def main(args: argparse.Namespace) -> None:
         for _ in range(args.n):
             await conversation(client, triage, args.stream)
         profiler.disable()
-        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime")).print_stats(int(os.environ.get("TOP", "40")))
+        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime")).print_stats(
+            int(os.environ.get("TOP", "40"))
+        )
         return
     rounds = []
     for _ in range(args.rounds):
