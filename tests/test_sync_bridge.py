@@ -129,7 +129,9 @@ def test_threads_mode_runs_sync_tools_in_parallel_on_a_pool(where: str) -> None:
     assert _overlap(spans)
 
 
-async def test_the_async_api_uses_the_pool_unless_asked_for_the_caller() -> None:
+async def test_the_async_api_runs_slow_sync_tools_on_the_pool_unless_asked_for_the_caller() -> None:
+    # Its default is "auto" (tests/test_sync_tools_auto.py): a tool sleeping 0.2 s never
+    # leaves the pool, so the two calls overlap.
     slow, spans = _thread_recorder()
     await Swarm(client=_two_slow_calls()).run_async(Agent(functions=[slow]), USER)
     assert _overlap(spans) and threading.current_thread().name not in spans[0][0]

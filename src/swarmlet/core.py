@@ -22,6 +22,7 @@ from swarmlet.messages import as_messages
 from swarmlet.models.base import Model, provider_kind
 from swarmlet.schema import CONTEXT_PARAMETER
 from swarmlet.state import RunState
+from swarmlet.tool_placement import AutoExecutor
 from swarmlet.util import debug_print, function_to_json, merge_chunk
 
 if TYPE_CHECKING:
@@ -54,12 +55,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'swarmlet.core' has no attribute {name!r}")
 
 
-SyncTools = Literal["caller", "threads"]
+SyncTools = Literal["caller", "threads", "auto"]
 """Where synchronous tools run: ``"caller"``, one at a time in the thread that called the
-sync API (Swarm's behaviour; resources bound to that thread work), or ``"threads"``, in
-parallel on a thread pool."""
+sync API (Swarm's behaviour; resources bound to that thread work), ``"threads"``, in
+parallel on a thread pool, or ``"auto"``, on the pool until a tool has been quick three times
+in a row, then on the event loop's thread (:mod:`swarmlet.tool_placement`)."""
 
-SYNC_TOOLS: tuple[SyncTools, ...] = ("caller", "threads")
+SYNC_TOOLS: tuple[SyncTools, ...] = ("caller", "threads", "auto")
 
 _logger = logging.getLogger("swarmlet")
 
@@ -74,12 +76,13 @@ class Swarm:
             :class:`~swarmlet.models.fast_http.FastHTTPModel` from ``OPENAI_API_KEY`` /
             ``OPENAI_BASE_URL`` / ``OPENAI_ORG_ID`` / ``OPENAI_PROJECT_ID`` (and ``.env``)
             the first time an agent with a string ``model`` needs it.
-        tool_executor: thread pool for synchronous tools in ``"threads"`` mode (default: a
-            shared pool). Passing one makes ``"threads"`` the default for every API.
+        tool_executor: thread pool for synchronous tools in ``"threads"`` mode and for the
+            pooled runs of ``"auto"`` (default: a shared pool). Passing one makes
+            ``"threads"`` the default for every API.
         sync_tools: where synchronous tools run (:data:`SyncTools`). Default: ``"caller"``
             for the sync API (``run``, ``run(stream=True)``, ``run_demo_loop``), as in Swarm,
-            and ``"threads"`` for ``run_async``/``stream``/``events``. ``run`` and ``events``
-            take a per-run ``sync_tools=`` as well. See README "Where sync tools run".
+            and ``"auto"`` for ``run_async``/``stream``/``events``. Every entry point takes a
+            per-run ``sync_tools=`` as well. See README "Where sync tools run".
         max_retries: retries of a failed model request (429, 5xx, connection errors,
             timeouts), with backoff honouring ``Retry-After``. Default: 2.
         timeout: seconds a model request may take (connect, and each read). Default: 600.
@@ -112,6 +115,7 @@ class Swarm:
         self._client_options = options
         self.tool_executor = tool_executor
         self.sync_tools = sync_tools
+        self._auto: AutoExecutor | None = None  # what "auto" learnt about this client's tools
         self._provider: Model | None = client if kind == "provider" else None
         self._provider_lock = threading.Lock()
         # An AsyncOpenAI client is bound to the first event loop it runs on (the SDK's rule),
@@ -128,7 +132,9 @@ class Swarm:
         choice = sync_tools or self.sync_tools
         if choice is not None:
             return choice
-        return "caller" if sync_api and self.tool_executor is None else "threads"
+        if self.tool_executor is not None:
+            return "threads"
+        return "caller" if sync_api else "auto"
 
     def _observed(
         self, spec: RunSpec, executor: Executor | None, debug: bool
@@ -140,9 +146,19 @@ class Swarm:
     def _executor(
         self, sync_tools: SyncTools | None, caller: Executor, *, sync_api: bool
     ) -> Executor | None:
-        if self.sync_tools_policy(sync_tools, sync_api=sync_api) == "caller":
+        policy = self.sync_tools_policy(sync_tools, sync_api=sync_api)
+        if policy == "caller":
             return caller
+        if policy == "auto":
+            return self._auto_executor()
         return self.tool_executor
+
+    def _auto_executor(self) -> AutoExecutor:
+        """The client's ``"auto"`` executor, pooling on ``tool_executor`` (made on first use)."""
+        auto = self._auto
+        if auto is None or auto.pool is not self.tool_executor:  # new, or the pool replaced
+            auto = self._auto = AutoExecutor(self.tool_executor)
+        return auto
 
     def _resolve(self, agent: Agent) -> Model:
         """The provider serving ``agent``: its own instance, or the client's."""
@@ -193,8 +209,10 @@ class Swarm:
 
         ``messages`` may be a plain string (one user message). With ``session=`` the run
         continues that stored conversation and stores each message as it completes
-        (:mod:`swarmlet.sessions`). ``sync_tools="caller"`` runs sync tools on the event
-        loop's thread (blocking it while each runs); this async API's default is ``"threads"``.
+        (:mod:`swarmlet.sessions`). ``sync_tools``: this async API's default, ``"auto"``, runs
+        a sync tool on a thread pool until it has been quick three times in a row, then on the
+        event loop's thread; ``"threads"`` always uses the pool; ``"caller"`` always runs sync
+        tools on the loop's thread (blocking it while each runs).
         """
         executor = self._executor(sync_tools, INLINE, sync_api=False)
         return self._events(
@@ -320,7 +338,7 @@ class Swarm:
     ) -> Response:
         """Run until the active agent answers without tool calls (or ``max_turns`` model calls).
 
-        ``sync_tools`` as for :meth:`events` (default: the pool, or the client's setting).
+        ``sync_tools`` as for :meth:`events` (default: ``"auto"``, or the client's setting).
 
         Raises:
             RunError: when the model endpoint fails; ``.response`` has the messages so far.
@@ -484,8 +502,8 @@ class Swarm:
         ``{"response": Response}``); otherwise the :class:`Response`.
 
         The run executes on an event loop owned by the calling thread, and sync tools run in
-        the calling thread one at a time unless ``sync_tools="threads"`` (here or on the
-        client). See :mod:`swarmlet._sync` for Jupyter and nested calls.
+        the calling thread one at a time unless ``sync_tools="threads"`` or ``"auto"`` (here
+        or on the client). See :mod:`swarmlet._sync` for Jupyter and nested calls.
 
         Raises:
             UsageError: called from inside a running swarmlet run (an async tool or
@@ -575,7 +593,9 @@ class Swarm:
 
 def _check_sync_tools(sync_tools: object) -> None:
     if sync_tools is not None and sync_tools not in SYNC_TOOLS:
-        raise UsageError(f"sync_tools must be 'caller', 'threads' or None, got {sync_tools!r}")
+        raise UsageError(
+            f"sync_tools must be 'caller', 'threads', 'auto' or None, got {sync_tools!r}"
+        )
 
 
 def _check_session(session: object) -> None:

@@ -17,9 +17,8 @@ import functools
 import inspect
 import json
 import logging
-import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +35,7 @@ from swarmlet.schema import (
     function_schema,
     tool_options,
 )
+from swarmlet.tool_placement import AutoExecutor, shared_executor
 
 __all__ = ["ToolOutcome", "agent_tools", "encode_result", "execute_tool_call", "tool_message"]
 
@@ -205,12 +205,15 @@ async def _invoke(
 ) -> Any:
     """Await coroutine tools on the loop; run plain ones where ``executor`` says.
 
-    ``executor`` is a pool (``None``: the shared one) or the caller's thread (see
-    :mod:`swarmlet._sync`). A sync tool with a timeout always runs in a pool thread: only
-    then can the run stop waiting for it.
+    ``executor`` is a pool (``None``: the shared one), the caller's thread (see
+    :mod:`swarmlet._sync`) or the ``"auto"`` policy (:mod:`swarmlet.tool_placement`). A sync
+    tool with a timeout always runs in a pool thread: only then can the run stop waiting.
     """
     if _is_async_callable(tool.func):
         return await asyncio.wait_for(tool.func(*args, **kwargs), tool.timeout)
+    if isinstance(executor, AutoExecutor) and tool.timeout is None:
+        result = await executor.run(tool.schema.name, tool.func, args, kwargs)
+        return await result if inspect.isawaitable(result) else result
     if isinstance(executor, CallerThreadExecutor) and tool.timeout is not None:
         executor = None
     if isinstance(executor, InlineExecutor):  # this thread is the caller's: call it here
@@ -222,27 +225,6 @@ async def _invoke(
     work = _await_if_needed(loop.run_in_executor(executor or shared_executor(), call))
     # A sync tool that times out keeps running in its thread: Python cannot kill threads.
     return await asyncio.wait_for(work, tool.timeout)
-
-
-TOOL_THREADS = 64
-"""Worker threads of the shared pool that runs synchronous tools.
-
-Tools are usually I/O-bound (HTTP, databases), and asyncio's default executor has only
-``min(32, cores + 4)`` threads: on a 2-core machine, 8 parallel tool calls would run in two
-rounds. Pass ``Swarm(tool_executor=...)`` for a pool of your own.
-"""
-
-_shared_executor: ThreadPoolExecutor | None = None
-_shared_executor_lock = threading.Lock()
-
-
-def shared_executor() -> ThreadPoolExecutor:
-    """The process-wide pool for synchronous tools, created on first use."""
-    global _shared_executor
-    with _shared_executor_lock:
-        if _shared_executor is None:
-            _shared_executor = ThreadPoolExecutor(TOOL_THREADS, thread_name_prefix="swarmlet-tool")
-        return _shared_executor
 
 
 async def _await_if_needed(future: asyncio.Future[Any]) -> Any:
