@@ -5,7 +5,7 @@ answers from memory, so no HTTP client, server or socket is involved: what is le
 loop (turns, tool phase, events, hooks plumbing, message cleaning, usage). CPU is this
 process's ``time.process_time`` (all threads) over ``--n`` conversations, ``--rounds`` times.
 
-    python bench/loop_overhead.py [--stream] [--sync-tools caller|threads] [--profile]
+    python bench/loop_overhead.py [--stream] [--sync-tools auto|caller|threads] [--profile]
 
 To compare two checkouts, run the same file under each:
 ``PYTHONPATH=/path/to/other/src python bench/loop_overhead.py``.
@@ -120,6 +120,6 @@ if __name__ == "__main__":
     parser.add_argument("--n", type=int, default=500, help="conversations per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--stream", action="store_true")
-    parser.add_argument("--sync-tools", default="threads", choices=("threads", "caller"))
+    parser.add_argument("--sync-tools", default="auto", choices=("auto", "threads", "caller"))
     parser.add_argument("--profile", action="store_true", help="cProfile instead of timing")
     asyncio.run(main(parser.parse_args()))
