@@ -9,6 +9,7 @@ End to end, a streamed run must leave the same history as a non-streamed one.
 from __future__ import annotations
 
 import asyncio
+import copy
 import itertools
 import json
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 from swarmlet import Agent, Swarm
 from swarmlet.events import RunCompleted
 from swarmlet.models.base import AssistantMessage, MessageDelta, ToolCall, ToolCallFragment
-from swarmlet.models.merge import DeltaAccumulator
+from swarmlet.models.merge import DeltaAccumulator, coalesce
 from swarmlet.testing import Reply, ScriptedModel
 
 text = st.text(st.characters(codec="utf-8"), max_size=40)
@@ -133,6 +134,37 @@ def test_any_split_merges_to_the_original_message(
 ) -> None:
     message, deltas = case
     assert merge(deltas) == message
+
+
+@given(split_replies(), st.data())
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+def test_coalescing_any_run_of_deltas_merges_to_the_same_message(
+    case: tuple[AssistantMessage, list[MessageDelta]], data: st.DataObject
+) -> None:
+    # A provider coalesces the deltas of each network read: any cut of the stream into reads.
+    message, deltas = case
+    cut = sorted(data.draw(st.lists(st.integers(0, len(deltas)), max_size=4)))
+    bounds = [0, *cut, len(deltas)]
+    reads = [deltas[a:b] for a, b in itertools.pairwise(bounds)]
+    coalesced = [delta for read in reads for delta in coalesce(copy.deepcopy(read))]
+    assert merge(coalesced) == message
+    assert len(coalesced) <= len(deltas)
+
+
+def test_coalesce_keeps_text_before_tool_calls_and_the_end_last() -> None:
+    deltas = [
+        MessageDelta(role="assistant", content="Look"),
+        MessageDelta(content="ing up."),
+        MessageDelta(tool_calls=[ToolCallFragment(0, "call_1", "lookup", '{"id"')]),
+        MessageDelta(tool_calls=[ToolCallFragment(0, arguments=': "A1"}')]),
+        MessageDelta(content="late text"),  # after a tool call: not moved before it
+        MessageDelta(finish_reason="tool_calls"),
+        MessageDelta(content="after the end"),  # never merged into the finished delta
+    ]
+    merged = coalesce(deltas)
+    assert [d.content for d in merged] == ["Looking up.", "late text", "after the end"]
+    assert merged[0].tool_calls == [ToolCallFragment(0, "call_1", "lookup", '{"id": "A1"}')]
+    assert merged[1].finish_reason == "tool_calls"
 
 
 @given(messages(), st.integers(1, 10))

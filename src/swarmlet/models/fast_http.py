@@ -53,6 +53,7 @@ from swarmlet.models.base import (
     ToolCallFragment,
 )
 from swarmlet.models.env import endpoint_from_env
+from swarmlet.models.merge import coalesce
 from swarmlet.models.retry import retry_delay, server_delay, should_retry
 from swarmlet.models.wire import (
     chat_params,
@@ -488,15 +489,26 @@ class _SSEParser:
 
 
 async def _stream_deltas(response: aiohttp.ClientResponse) -> AsyncIterator[MessageDelta]:
-    """One delta per server-sent chunk that has a choice, up to ``[DONE]``."""
+    """The deltas of the server-sent chunks that have a choice, up to ``[DONE]``.
+
+    Chunks that arrive in one network read are passed on merged (:func:`coalesce`): the same
+    text, in fewer events.
+    """
     parser = _SSEParser()
     async for piece in response.content.iter_any():
+        deltas: list[MessageDelta] = []
+        done = False
         for data in parser.feed(piece):
             if data == b"[DONE]":
-                return
+                done = True
+                break
             delta = _chunk_delta(data)
             if delta is not None:
-                yield delta
+                deltas.append(delta)
+        for delta in coalesce(deltas) if len(deltas) > 1 else deltas:
+            yield delta
+        if done:
+            return
     for data in parser.close():
         delta = None if data == b"[DONE]" else _chunk_delta(data)
         if delta is not None:
