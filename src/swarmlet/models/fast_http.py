@@ -20,7 +20,8 @@ first use, so ``import swarmlet`` does not pay for it.
 
 Semantics match :class:`~swarmlet.models.openai_compat.OpenAIChatModel`: the same request
 parameters, the first choice's message, streamed deltas with every tool-call fragment of a
-chunk passed on (merged by index in the run loop), chunks without choices skipped, and failures
+chunk passed on (merged by index in the run loop; chunks that arrive in one network read come
+as one delta), chunks without choices skipped, and failures
 translated into :mod:`swarmlet.exceptions` (401/403/404 -> ``ModelConfigurationError``, other
 statuses -> ``ModelError`` with ``status_code``, timeouts -> ``ModelTimeoutError``, malformed
 bodies -> ``ModelResponseError``), with the same messages where they matter. Retries follow the
@@ -87,7 +88,7 @@ def _json_codec() -> tuple[Callable[[Any], bytes], Callable[[bytes | str], Any]]
     def exact_dumps(obj: Any) -> bytes:
         # orjson hands back its output in a buffer of at least 4 KiB. A request body lives
         # until its reply arrives, so with 10,000 conversations in flight those buffers alone
-        # held ~40 MB; an exact-size copy costs ~0.6 us (docs/benchmarks.md, "Memory").
+        # held ~40 MB; an exact-size copy costs ~0.6 us (docs/benchmarks.md, issue-8 targets).
         return memoryview(dumps(obj)).tobytes()
 
     return exact_dumps, orjson.loads

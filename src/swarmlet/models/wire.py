@@ -132,7 +132,8 @@ def _valid_unicode(value: Any) -> Any:
 async def checked_stream(deltas: AsyncIterator[MessageDelta]) -> AsyncIterator[MessageDelta]:
     """Pass a stream's deltas on, applying the stream policy both providers document.
 
-    ``deltas`` holds one delta per chunk that had a choice. A stream with no choice at all
+    ``deltas`` holds the deltas of the chunks that had a choice (one per chunk, or one per
+    network read of several chunks). A stream with no choice at all
     (an empty stream, or a body that is not server-sent events) raises
     ``ModelResponseError``, as a complete response without choices does. A stream that ends
     without a ``finish_reason`` is accepted as it is (logged): what arrived is the reply.
