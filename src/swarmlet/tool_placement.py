@@ -143,15 +143,42 @@ class AutoExecutor(Executor):
         """
         record = self._record(fn)
         if record is not None and record.place == "inline" and _may_block_this_loop():
-            timed: _Timed = INLINE.call(_timed, fn, args, kwargs)
-            self._inline_done(name, record, timed.seconds)
-        else:
-            loop = asyncio.get_running_loop()
-            # copy_context keeps contextvars (tracing, request ids) visible inside the thread.
-            context = contextvars.copy_context()
-            timed = await loop.run_in_executor(self, context.run, _timed, fn, args, kwargs)
-            if record is not None:
-                self._pooled_done(record, timed.seconds)
+            return self._call_inline(name, record, fn, args, kwargs)
+        loop = asyncio.get_running_loop()
+        # copy_context keeps contextvars (tracing, request ids) visible inside the thread.
+        context = contextvars.copy_context()
+        timed = await loop.run_in_executor(self, context.run, _timed, fn, args, kwargs)
+        if record is not None:
+            self._pooled_done(record, timed.seconds)
+        return timed.result()
+
+    def runs_inline_now(self, fn: Callable[..., Any]) -> bool:
+        """Whether a call of ``fn`` made now would run on this thread (see :meth:`call_inline`)."""
+        record = self._record(fn)
+        return record is not None and record.place == "inline" and _may_block_this_loop()
+
+    def call_inline(
+        self, name: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Call ``fn`` on this thread now, for a tool :meth:`runs_inline_now` accepted.
+
+        Raises:
+            Exception: whatever the tool raised.
+        """
+        record = self._record(fn)
+        assert record is not None, "call_inline without runs_inline_now"
+        return self._call_inline(name, record, fn, args, kwargs)
+
+    def _call_inline(
+        self,
+        name: str,
+        record: _Record,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        timed: _Timed = INLINE.call(_timed, fn, args, kwargs)
+        self._inline_done(name, record, timed.seconds)
         return timed.result()
 
     def _record(self, fn: Callable[..., Any]) -> _Record | None:

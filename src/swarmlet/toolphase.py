@@ -22,10 +22,12 @@ state and run again, continuing the sub-run, once its calls are decided.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import inspect
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+import sys
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -42,14 +44,18 @@ from swarmlet.exceptions import ToolArgumentsError, ToolGuardrailTripped
 from swarmlet.guardrails import AgentRunner, GuardrailResult, ToolCallInput, as_guardrail, check
 from swarmlet.models.base import ToolCall
 from swarmlet.outcomes import CallModel, HandOff, Interrupted, Outcome, Tripped
-from swarmlet.running import ParentRun, ToolInterrupted, enter_call
+from swarmlet.running import ParentRun, ToolInterrupted, current_call, enter_call
 from swarmlet.schema import ToolOptions, tool_options
 from swarmlet.state import Approval, PendingTurn, RunState
 from swarmlet.tools import (
     BoundTool,
     ToolOutcome,
+    call_here,
     execute_tool_call,
+    outcome_of,
     parse_arguments,
+    raised_outcome,
+    runs_here,
     tool_message,
 )
 from swarmlet.turn import offered_tools
@@ -187,6 +193,10 @@ async def _run_calls(
     resume: dict[str, RunState],
 ) -> AsyncIterator[Event | ToolOutcome | _Stopped | _Paused]:
     """Yield events emitted while tools run and each call's outcome, as they happen."""
+    if len(calls) == 1 and _runs_here(calls[0], tools, env):
+        for done in await _call_here(state, calls[0], tools, env, resume):
+            yield done
+        return
     queue: asyncio.Queue[Event | ToolOutcome | _Stopped | _Paused | _Crashed] = asyncio.Queue()
     agent = state.agent
 
@@ -219,6 +229,58 @@ async def _run_calls(
     finally:
         for task in tasks:  # the consumer stopped early: do not leave tools running unawaited
             task.cancel()
+
+
+def _runs_here(call: ToolCall, tools: Mapping[str, BoundTool], env: ToolEnvironment) -> bool:
+    """A quick sync call without tool guardrails: it can run at once, without a task.
+
+    Only in a top-level run: a sub-run's events reach its parent's stream through a queue, and
+    its tool must not run before the parent has seen the call start (tracing puts the tool's
+    own spans under the call's span when it sees that event).
+    """
+    bound = tools.get(call.name)
+    if bound is None or current_call() is not None or not runs_here(call, tools, env.executor):
+        return False
+    options = tool_options(bound.func)
+    return not options.before and not options.after
+
+
+async def _call_here(
+    state: RunState,
+    call: ToolCall,
+    tools: Mapping[str, BoundTool],
+    env: ToolEnvironment,
+    resume: dict[str, RunState],
+) -> list[Event | ToolOutcome | _Paused]:
+    """Run one call :func:`_runs_here` accepted, right here: its events, then its outcome.
+
+    The common turn (one handoff, one lookup) on this path costs no task, no queue and no
+    event-loop round trips. The call still gets a context of its own, as a task would give it.
+    """
+    emitted: list[Event | ToolOutcome | _Paused] = []
+    context = contextvars.copy_context()
+    context.run(enter_call, call, state.agent, emitted.append, env.parent, resume.get(call.id))
+    try:
+        result = context.run(call_here, call, tools, state.context_variables, env.executor)
+        if not isinstance(result, ToolOutcome):  # the sync tool returned an awaitable
+            try:
+                result = outcome_of(call, await _awaited(result, context))
+            except Exception as exc:  # the model is told; the run goes on
+                result = raised_outcome(call, tools, exc)
+    except ToolInterrupted as paused:  # its sub-run waits for approval
+        return [*emitted, _Paused(call, paused.state)]
+    return [*emitted, result]
+
+
+async def _awaited(awaitable: Awaitable[Any], context: contextvars.Context) -> Any:
+    """Await what a sync tool returned, in the call's context where the loop allows it."""
+    if sys.version_info >= (3, 11):
+
+        async def value() -> Any:
+            return await awaitable
+
+        return await asyncio.get_running_loop().create_task(value(), context=context)
+    return await awaitable  # Python 3.10's create_task takes no context
 
 
 async def _guarded_call(

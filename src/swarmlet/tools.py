@@ -17,7 +17,7 @@ import functools
 import inspect
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
@@ -158,6 +158,70 @@ async def execute_tool_call(
     executor: Executor | None = None,
 ) -> ToolOutcome:
     """Run one tool call to completion; failures come back as an outcome with ``error`` set."""
+    prepared = _prepare(call, tools, context_variables)
+    if isinstance(prepared, ToolOutcome):
+        return prepared
+    tool, args, kwargs = prepared
+    try:
+        raw = await _invoke(tool, args, kwargs, executor)
+    except Exception as exc:  # the model is told; the run goes on
+        return _raised(call, tool, exc)
+    return _outcome_from(call, raw)
+
+
+def runs_here(call: ToolCall, tools: Mapping[str, BoundTool], executor: Executor | None) -> bool:
+    """Whether ``call``'s tool is a sync function ``executor`` runs on this thread right now.
+
+    Such a call needs no task of its own: :func:`call_here` runs it to completion at once.
+    """
+    tool = tools.get(call.name)
+    if tool is None or tool.timeout is not None or _is_async_callable(tool.func):
+        return False
+    if isinstance(executor, AutoExecutor):
+        return executor.runs_inline_now(tool.func)
+    return isinstance(executor, InlineExecutor)
+
+
+def call_here(
+    call: ToolCall,
+    tools: Mapping[str, BoundTool],
+    context_variables: dict[str, Any],
+    executor: Executor | None,
+) -> ToolOutcome | Awaitable[Any]:
+    """:func:`execute_tool_call` for a call :func:`runs_here` accepted, on this thread now.
+
+    Returns the outcome, or, when the sync tool returned an awaitable, that awaitable: await
+    it and pass its value to :func:`outcome_of` (its exception to :func:`raised_outcome`).
+    """
+    prepared = _prepare(call, tools, context_variables)
+    if isinstance(prepared, ToolOutcome):
+        return prepared
+    tool, args, kwargs = prepared
+    try:
+        if isinstance(executor, AutoExecutor):
+            raw = executor.call_inline(tool.schema.name, tool.func, args, kwargs)
+        else:
+            assert isinstance(executor, InlineExecutor)
+            raw = executor.call(tool.func, *args, **kwargs)
+    except Exception as exc:  # the model is told; the run goes on
+        return _raised(call, tool, exc)
+    return raw if inspect.isawaitable(raw) else _outcome_from(call, raw)
+
+
+def outcome_of(call: ToolCall, raw: Any) -> ToolOutcome:
+    """The outcome of a tool call that returned ``raw``."""
+    return _outcome_from(call, raw)
+
+
+def raised_outcome(call: ToolCall, tools: Mapping[str, BoundTool], exc: Exception) -> ToolOutcome:
+    """The outcome of a tool call that raised ``exc``."""
+    return _raised(call, tools[call.name], exc)
+
+
+def _prepare(
+    call: ToolCall, tools: Mapping[str, BoundTool], context_variables: dict[str, Any]
+) -> tuple[BoundTool, tuple[Any, ...], dict[str, Any]] | ToolOutcome:
+    """The tool and its arguments for ``call``, or the failure the model is told about."""
     tool = tools.get(call.name)
     if tool is None:
         known = ", ".join(sorted(tools)) or "none"
@@ -170,17 +234,18 @@ async def execute_tool_call(
         return _failure(call, f"Invalid arguments for {call.name}: {exc}", "ToolArgumentsError")
     if tool.schema.takes_context:
         kwargs[CONTEXT_PARAMETER] = context_variables
-    try:
-        raw = await _invoke(tool, args, kwargs, executor)
-    except (TimeoutError, asyncio.TimeoutError):  # distinct classes before Python 3.11
+    return tool, args, kwargs
+
+
+def _raised(call: ToolCall, tool: BoundTool, exc: Exception) -> ToolOutcome:
+    """The outcome of a tool call that raised ``exc`` (a timeout is worded as one)."""
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):  # distinct before Python 3.11
         return _failure(
             call, f"{call.name} did not finish within {tool.timeout} s.", "TimeoutError"
         )
-    except Exception as exc:  # the model is told; the run goes on
-        logger.info("tool %s raised", call.name, exc_info=True)
-        detail = f"{type(exc).__name__}: {exc}"  # already "Type: message": no second prefix
-        return ToolOutcome(call=call, content=f"Error: {detail}", error=detail)
-    return _outcome_from(call, raw)
+    logger.info("tool %s raised", call.name, exc_info=exc)
+    detail = f"{type(exc).__name__}: {exc}"  # already "Type: message": no second prefix
+    return ToolOutcome(call=call, content=f"Error: {detail}", error=detail)
 
 
 def parse_arguments(text: str) -> dict[str, Any]:
