@@ -157,8 +157,8 @@ class _Run:
                     else:
                         if item.path:  # only a sub-run's events carry what _record keeps
                             self._record(item)
-                        if self._hooks_for(item):  # no coroutine per event when no hooks
-                            await self._observe(item)
+                        if self.spec.hooks is not None or _has_agent_hooks(item):
+                            await self._observe(item)  # no coroutine per event without hooks
                         yield item
                 if next_outcome is None:
                     raise AssertionError(f"a step ended without an outcome after {outcome!r}")
@@ -359,6 +359,12 @@ class _Run:
 async def _finish(reason: str) -> Step:
     """A step that only ends the run."""
     yield Finish(reason)
+
+
+def _has_agent_hooks(event: Event) -> bool:
+    """Whether the agent an event concerns has hooks (most runs: no agent has any)."""
+    agent = _agent_of(event)
+    return agent is not None and agent.hooks is not None
 
 
 def _agent_of(event: Event) -> Agent | None:
