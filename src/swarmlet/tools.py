@@ -313,14 +313,14 @@ def _outcome_from(call: ToolCall, raw: Any) -> ToolOutcome:
     if isinstance(raw, Agent):
         # Swarm's handoff message, kept so transcripts look the same.
         return ToolOutcome(call, json.dumps({"assistant": raw.name}), agent=raw)
-    result = raw if isinstance(raw, Result) else Result(value=raw)
+    value = raw.value if isinstance(raw, Result) else raw  # no Result model for a plain value
     try:
-        content = encode_result(result.value)
+        content = encode_result(value)
     except TypeError as exc:
         return _failure(call, str(exc), "TypeError")
-    return ToolOutcome(
-        call, content, agent=result.agent, context_variables=result.context_variables
-    )
+    if not isinstance(raw, Result):
+        return ToolOutcome(call, content)
+    return ToolOutcome(call, content, agent=raw.agent, context_variables=raw.context_variables)
 
 
 def encode_result(value: Any) -> str:
