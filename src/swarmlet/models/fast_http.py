@@ -57,8 +57,8 @@ from swarmlet.models.env import endpoint_from_env
 from swarmlet.models.merge import coalesce
 from swarmlet.models.retry import retry_delay, server_delay, should_retry
 from swarmlet.models.wire import (
+    StreamCheck,
     chat_params,
-    checked_stream,
     error_message,
     rejects_stream_options,
     status_error,
@@ -291,8 +291,10 @@ class FastHTTPModel(Model):
         finished = False
         try:
             # Few generator layers on purpose: every delta passes through each of them.
-            async for delta in checked_stream(_stream_deltas(response)):
-                yield delta
+            check = StreamCheck()
+            async for delta in _stream_deltas(response):
+                yield check.see(delta)
+            check.end()
             finished = True
         except (ClientError, asyncio.TimeoutError) as exc:
             raise _transport_error(exc) from exc

@@ -34,8 +34,8 @@ from swarmlet.models.base import (
 )
 from swarmlet.models.env import endpoint_from_env
 from swarmlet.models.wire import (
+    StreamCheck,
     chat_params,
-    checked_stream,
     error_message,
     rejects_stream_options,
     status_error,
@@ -114,8 +114,10 @@ class OpenAIChatModel(Model):
         """
         chunks = await self._open_stream(request)
         try:
-            async for delta in checked_stream(_choice_deltas(chunks)):
-                yield delta
+            check = StreamCheck()
+            async for delta in _choice_deltas(chunks):
+                yield check.see(delta)
+            check.end()
         except SwarmletError:
             raise
         except Exception as exc:

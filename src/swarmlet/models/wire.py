@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 from swarmlet.exceptions import ModelConfigurationError, ModelError, ModelResponseError
@@ -18,8 +17,8 @@ from swarmlet.models.base import MessageDelta, ModelRequest
 from swarmlet.redaction import redact
 
 __all__ = [
+    "StreamCheck",
     "chat_params",
-    "checked_stream",
     "error_message",
     "rejects_stream_options",
     "status_error",
@@ -129,24 +128,41 @@ def _valid_unicode(value: Any) -> Any:
     return value
 
 
-async def checked_stream(deltas: AsyncIterator[MessageDelta]) -> AsyncIterator[MessageDelta]:
-    """Pass a stream's deltas on, applying the stream policy both providers document.
+class StreamCheck:
+    """The stream policy both providers document, applied delta by delta.
 
-    ``deltas`` holds the deltas of the chunks that had a choice (one per chunk, or one per
-    network read of several chunks). A stream with no choice at all
-    (an empty stream, or a body that is not server-sent events) raises
-    ``ModelResponseError``, as a complete response without choices does. A stream that ends
-    without a ``finish_reason`` is accepted as it is (logged): what arrived is the reply.
+    The provider passes each delta through :meth:`see` as it yields it and calls :meth:`end`
+    when the stream is over. A stream with no choice at all (an empty stream, or a body that
+    is not server-sent events) raises ``ModelResponseError``, as a complete response without
+    choices does. A stream that ends without a ``finish_reason`` is accepted as it is
+    (logged): what arrived is the reply. A plain object rather than a wrapping generator:
+    every delta passes through each generator layer between the model and the consumer.
     """
-    seen_choice = finished = False
-    async for delta in deltas:
-        seen_choice = seen_choice or not _usage_only(delta)
-        finished = finished or bool(delta.finish_reason)
-        yield delta
-    if not seen_choice:
-        raise ModelResponseError("the endpoint streamed no choices (an empty or non-SSE body)")
-    if not finished:
-        logger.warning("the model's stream ended without a finish_reason; kept as received")
+
+    __slots__ = ("finished", "seen_choice")
+
+    def __init__(self) -> None:
+        self.seen_choice = False
+        self.finished = False
+
+    def see(self, delta: MessageDelta) -> MessageDelta:
+        """Note what ``delta`` carries; return it unchanged."""
+        if not self.seen_choice and not _usage_only(delta):
+            self.seen_choice = True
+        if delta.finish_reason:
+            self.finished = True
+        return delta
+
+    def end(self) -> None:
+        """Apply the policy to the whole stream, which has ended.
+
+        Raises:
+            ModelResponseError: the stream had no choice at all.
+        """
+        if not self.seen_choice:
+            raise ModelResponseError("the endpoint streamed no choices (an empty or non-SSE body)")
+        if not self.finished:
+            logger.warning("the model's stream ended without a finish_reason; kept as received")
 
 
 def _usage_only(delta: MessageDelta) -> bool:
