@@ -143,7 +143,7 @@ class AutoExecutor(Executor):
         """
         record = self._record(fn)
         if record is not None and record.place == "inline" and _may_block_this_loop():
-            return self._call_inline(name, record, fn, args, kwargs)
+            return self.call_inline(name, fn, args, kwargs)
         loop = asyncio.get_running_loop()
         # copy_context keeps contextvars (tracing, request ids) visible inside the thread.
         context = contextvars.copy_context()
@@ -165,20 +165,9 @@ class AutoExecutor(Executor):
         Raises:
             Exception: whatever the tool raised.
         """
-        record = self._record(fn)
-        assert record is not None, "call_inline without runs_inline_now"
-        return self._call_inline(name, record, fn, args, kwargs)
-
-    def _call_inline(
-        self,
-        name: str,
-        record: _Record,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> Any:
         timed: _Timed = INLINE.call(_timed, fn, args, kwargs)
-        self._inline_done(name, record, timed.seconds)
+        if timed.seconds >= QUICK_SECONDS:  # the quick common case looks nothing up again
+            self._demote(name, fn, timed.seconds)
         return timed.result()
 
     def _record(self, fn: Callable[..., Any]) -> _Record | None:
@@ -203,11 +192,11 @@ class AutoExecutor(Executor):
             if record.quick_runs >= PROMOTE_AFTER:
                 record.place = "inline"
 
-    def _inline_done(self, name: str, record: _Record, seconds: float) -> None:
-        if seconds < QUICK_SECONDS:
-            return
+    def _demote(self, name: str, fn: Callable[..., Any], seconds: float) -> None:
+        """Send ``fn`` back to the pool for good: an inline run took ``seconds``."""
         with self._lock:
-            if record.place == "pool":  # already demoted by a concurrent call: warned then
+            record = self._records.get(fn)
+            if record is None or record.place == "pool":  # demoted by a concurrent call
                 return
             record.place = "pool"
         logger.warning(

@@ -238,10 +238,9 @@ def _runs_here(call: ToolCall, tools: Mapping[str, BoundTool], env: ToolEnvironm
     its tool must not run before the parent has seen the call start (tracing puts the tool's
     own spans under the call's span when it sees that event).
     """
-    bound = tools.get(call.name)
-    if bound is None or current_call() is not None or not runs_here(call, tools, env.executor):
+    if current_call() is not None or not runs_here(call, tools, env.executor):
         return False
-    options = tool_options(bound.func)
+    options = tool_options(tools[call.name].func)  # runs_here found the tool
     return not options.before and not options.after
 
 

@@ -100,8 +100,7 @@ def _absorb(into: MessageDelta, delta: MessageDelta) -> None:
         into.refusal = (into.refusal or "") + delta.refusal
     for fragment in delta.tool_calls:
         last = into.tool_calls[-1] if into.tool_calls else None
-        continues = last is not None and last.index == fragment.index
-        if continues and not fragment.id and not fragment.name and last is not None:
+        if last is not None and last.index == fragment.index and not (fragment.id or fragment.name):
             last.arguments = (last.arguments or "") + (fragment.arguments or "")
         else:
             into.tool_calls.append(fragment)
