@@ -36,6 +36,13 @@ ASYNC_PEERS = [
 SYNC_PEERS = ["openai-swarm", "swarmlet-sync", "swarmlet-sync-threads"]
 IMPORTS = {"swarmlet": "swarmlet", "openai-swarm": "swarm", "openai-agents": "agents"}
 IMPORTS["raw-openai"] = "openai"
+# What any program on swarmlet's dependencies pays before swarmlet's own modules: asyncio,
+# pydantic, and building a first pydantic model (which loads pydantic's plugins once). A
+# reference for reading the import bound on a machine slower or faster than the one it was set on.
+DEPENDENCY_FLOOR = (
+    "asyncio + pydantic (one model)",
+    "import asyncio, pydantic; pydantic.create_model('M', x=(int, 0))",
+)
 # The transport floor (bench/floor.py): sequential and streamed only.
 FLOORS = [
     "floor-http.client",
@@ -138,18 +145,25 @@ def run_case(
     }
 
 
-def import_time(module: str, repeats: int) -> dict[str, Any]:
+def import_time(module: str, repeats: int, statement: str | None = None) -> dict[str, Any]:
     """Median wall and CPU time of ``import module`` in fresh interpreters (pyc caches warm).
 
     The CPU time (the process's own, around the import alone) is what the wall time would be
     on an idle machine: an import is single-threaded CPU work once files are cached. On this
     shared machine the wall time swings with the load (0.23-0.52 s for one build, load 2.6).
+    ``statement`` replaces ``import module`` (for the dependency floor).
+
+    The warm-up run writes the byte-code caches even where ``PYTHONDONTWRITEBYTECODE`` is set
+    (as it is on the CI machines): an installed package has them, and without them every run
+    would time compiling swarmlet's sources (about 50 ms here) rather than importing them.
     """
+    statement = statement or f"import {module}"
     code = (
-        f"import time; t = time.perf_counter(); c = time.process_time(); import {module}; "
+        f"import time; t = time.perf_counter(); c = time.process_time(); {statement}; "
         "print(time.perf_counter() - t, time.process_time() - c)"
     )
-    subprocess.run([PY, "-c", f"import {module}"], check=True, capture_output=True)  # warm pyc
+    writing = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([PY, "-c", statement], check=True, capture_output=True, env=writing)
     pairs = [
         subprocess.run([PY, "-c", code], check=True, capture_output=True, text=True).stdout.split()
         for _ in range(repeats)
@@ -313,6 +327,8 @@ def main() -> None:
             report["paired"] = paired_rounds(fast_server, rounds, n, args.timeout)
     repeats = 3 if args.quick else 7
     report["imports"] = {name: import_time(mod, repeats) for name, mod in IMPORTS.items()}
+    label, statement = DEPENDENCY_FLOOR
+    report["imports"]["dependencies (reference)"] = import_time(label, repeats, statement)
     report["import_breakdown_swarmlet"] = import_breakdown("swarmlet")
     report["load_end"] = load()
     (out / "results.json").write_text(json.dumps(report, indent=2))

@@ -178,6 +178,9 @@ def issue8_targets(report: dict[str, Any]) -> list[Target]:
     imp = report["imports"].get("swarmlet")
     if imp:
         note = f"{imp['median_s']:.3f} s wall, {_fmt(imp.get('cpu_median_s'), '.3f')} s CPU"
+        deps = report["imports"].get("dependencies (reference)")
+        if deps:
+            note += f" (asyncio + pydantic alone: {deps['median_s']:.3f} s)"
         out.append(("swarmlet", "`import swarmlet` ≤ 0.3 s", imp["median_s"] <= 0.3, note))
     return out
 
