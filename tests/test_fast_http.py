@@ -105,7 +105,7 @@ async def test_stream_merges_split_arguments_and_several_calls_per_chunk(
 ) -> None:
     server.add(two_calls(chunks=6, tool_calls_per_chunk=per_chunk))
     deltas = [d async for d in model.stream(request(tools=TOOLS))]
-    # Chunks that arrive in one read come as one delta (merge.coalesce), so how many deltas
+    # Chunks that arrive in one read come as one delta (sse.read_deltas), so how many deltas
     # there are depends on the reads; fragments of both calls are passed on either way.
     assert {f.index for d in deltas for f in d.tool_calls} == {0, 1}
     accumulator = DeltaAccumulator()

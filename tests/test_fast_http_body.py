@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from swarmlet.models import ModelRequest, fast_http
+from swarmlet.models import ModelRequest, fast_http, json_codec
 from swarmlet.models.fast_http import FastHTTPModel
+from swarmlet.models.sse import SSEParser
 from swarmlet.testing.server import ScriptedServer
 
 
@@ -18,7 +19,7 @@ async def test_lone_surrogates_are_sent_as_replacement_characters(
     server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, codec: str
 ) -> None:
     if codec == "stdlib":  # the fallback when orjson is not installed
-        monkeypatch.setattr(fast_http, "_dumps", fast_http._stdlib_dumps)
+        monkeypatch.setattr(fast_http, "dumps", json_codec.stdlib_dumps)
     server.add("ok", "ok")
     provider = FastHTTPModel(base_url=server.base_url, max_retries=0)
     name = b"report-\xff.txt".decode("utf-8", errors="surrogateescape")
@@ -32,7 +33,7 @@ async def test_lone_surrogates_are_sent_as_replacement_characters(
 
 
 def test_sse_parser_joins_pieces_lines_and_multi_line_data() -> None:
-    parser = fast_http._SSEParser()
+    parser = SSEParser()
     wire = b': comment\r\nevent: x\r\ndata: {"a":\r\ndata:1}\r\n\r\n'
     wire += b"data: [DONE]\n\ndata: tail"
     events = []

@@ -9,7 +9,6 @@ End to end, a streamed run must leave the same history as a non-streamed one.
 from __future__ import annotations
 
 import asyncio
-import copy
 import itertools
 import json
 from dataclasses import dataclass
@@ -21,7 +20,8 @@ from hypothesis import strategies as st
 from swarmlet import Agent, Swarm
 from swarmlet.events import RunCompleted
 from swarmlet.models.base import AssistantMessage, MessageDelta, ToolCall, ToolCallFragment
-from swarmlet.models.merge import DeltaAccumulator, coalesce
+from swarmlet.models.merge import DeltaAccumulator
+from swarmlet.models.sse import read_deltas
 from swarmlet.testing import Reply, ScriptedModel
 
 text = st.text(st.characters(codec="utf-8"), max_size=40)
@@ -136,22 +136,44 @@ def test_any_split_merges_to_the_original_message(
     assert merge(deltas) == message
 
 
+def wire(delta: MessageDelta) -> bytes:
+    """``delta`` as the data of one Chat Completions stream chunk."""
+    calls = [
+        {
+            "index": f.index,
+            **({"id": f.id} if f.id is not None else {}),
+            "function": {
+                k: v for k, v in (("name", f.name), ("arguments", f.arguments)) if v is not None
+            },
+        }
+        for f in delta.tool_calls
+    ]
+    fields = {"role": delta.role, "content": delta.content, "refusal": delta.refusal}
+    piece = {k: v for k, v in fields.items() if v is not None}
+    if calls:
+        piece["tool_calls"] = calls
+    return json.dumps(
+        {"choices": [{"index": 0, "delta": piece, "finish_reason": delta.finish_reason}]}
+    ).encode()
+
+
 @given(split_replies(), st.data())
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
-def test_coalescing_any_run_of_deltas_merges_to_the_same_message(
+def test_chunks_merged_per_read_merge_to_the_same_message(
     case: tuple[AssistantMessage, list[MessageDelta]], data: st.DataObject
 ) -> None:
-    # A provider coalesces the deltas of each network read: any cut of the stream into reads.
+    # The provider merges the chunks of each network read: any cut of the stream into reads.
     message, deltas = case
-    cut = sorted(data.draw(st.lists(st.integers(0, len(deltas)), max_size=4)))
-    bounds = [0, *cut, len(deltas)]
-    reads = [deltas[a:b] for a, b in itertools.pairwise(bounds)]
-    coalesced = [delta for read in reads for delta in coalesce(copy.deepcopy(read))]
-    assert merge(coalesced) == message
-    assert len(coalesced) <= len(deltas)
+    chunks = [wire(delta) for delta in deltas]
+    cut = sorted(data.draw(st.lists(st.integers(0, len(chunks)), max_size=4)))
+    bounds = [0, *cut, len(chunks)]
+    reads = [chunks[a:b] for a, b in itertools.pairwise(bounds)]
+    merged = [delta for read in reads for delta in read_deltas(read)[0]]
+    assert merge(merged) == message
+    assert len(merged) <= len(deltas)
 
 
-def test_coalesce_keeps_text_before_tool_calls_and_the_end_last() -> None:
+def test_merging_a_read_keeps_text_before_tool_calls_and_the_end_last() -> None:
     deltas = [
         MessageDelta(role="assistant", content="Look"),
         MessageDelta(content="ing up."),
@@ -161,10 +183,27 @@ def test_coalesce_keeps_text_before_tool_calls_and_the_end_last() -> None:
         MessageDelta(finish_reason="tool_calls"),
         MessageDelta(content="after the end"),  # never merged into the finished delta
     ]
-    merged = coalesce(deltas)
+    read = [wire(delta) for delta in deltas]
+    merged, done = read_deltas([*read, b"[DONE]", wire(MessageDelta(content="ignored"))])
+    assert done
     assert [d.content for d in merged] == ["Looking up.", "late text", "after the end"]
     assert merged[0].tool_calls == [ToolCallFragment(0, "call_1", "lookup", '{"id": "A1"}')]
     assert merged[1].finish_reason == "tool_calls"
+
+
+def test_a_usage_chunk_joins_the_delta_before_unless_the_reply_ended() -> None:
+    usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+    usage_chunk = json.dumps({"choices": [], "usage": usage}).encode()
+    empty_chunk = json.dumps({"choices": []}).encode()  # skipped: nothing in it
+    merged, done = read_deltas([wire(MessageDelta(content="hi")), empty_chunk, usage_chunk])
+    assert not done
+    assert [(d.content, d.usage and d.usage.total_tokens) for d in merged] == [("hi", 5)]
+    ended = wire(MessageDelta(content="hi", finish_reason="stop"))
+    merged, _ = read_deltas([ended, usage_chunk])
+    assert [(d.finish_reason, d.usage and d.usage.total_tokens) for d in merged] == [
+        ("stop", None),
+        (None, 5),
+    ]
 
 
 @given(messages(), st.integers(1, 10))

@@ -37,8 +37,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-import json
 import logging
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
@@ -51,11 +49,11 @@ from swarmlet.models.base import (
     Model,
     ModelRequest,
     ToolCall,
-    ToolCallFragment,
 )
 from swarmlet.models.env import endpoint_from_env
-from swarmlet.models.merge import coalesce
+from swarmlet.models.json_codec import dumps, loads
 from swarmlet.models.retry import retry_delay, server_delay, should_retry
+from swarmlet.models.sse import SSEParser, read_deltas
 from swarmlet.models.wire import (
     StreamCheck,
     chat_params,
@@ -71,30 +69,6 @@ if TYPE_CHECKING:
 __all__ = ["FastHTTPModel"]
 
 logger = logging.getLogger("swarmlet.models")
-
-
-def _stdlib_dumps(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False).encode()
-
-
-def _json_codec() -> tuple[Callable[[Any], bytes], Callable[[bytes | str], Any]]:
-    # orjson is optional: several times faster than the standard library, never required.
-    try:
-        orjson = importlib.import_module("orjson")
-    except ImportError:
-        return _stdlib_dumps, json.loads
-    dumps = orjson.dumps
-
-    def exact_dumps(obj: Any) -> bytes:
-        # orjson hands back its output in a buffer of at least 4 KiB. A request body lives
-        # until its reply arrives, so with 10,000 conversations in flight those buffers alone
-        # held ~40 MB; an exact-size copy costs ~0.6 us (docs/benchmarks.md, issue-8 targets).
-        return memoryview(dumps(obj)).tobytes()
-
-    return exact_dumps, orjson.loads
-
-
-_dumps, _loads = _json_codec()
 
 
 class _LoopSession:
@@ -234,9 +208,9 @@ class FastHTTPModel(Model):
             include_usage=stream and self._stream_usage,
         )
         try:
-            return _dumps(raw)
+            return dumps(raw)
         except (TypeError, ValueError):  # orjson's JSONEncodeError, json's UnicodeEncodeError
-            return _dumps(self.params(request, stream=stream))
+            return dumps(self.params(request, stream=stream))
 
     async def _session(self) -> aiohttp.ClientSession:
         """The running loop's session, created (with its loop-shutdown closer) on first use."""
@@ -266,7 +240,7 @@ class FastHTTPModel(Model):
         """Send ``request`` and return the first choice's message."""
         payload = await self._post(self._body(request, stream=False))
         try:
-            body = _loads(payload)
+            body = loads(payload)
         except ValueError as exc:
             raise ModelResponseError(f"the endpoint sent a malformed response: {exc}") from exc
         choices = body.get("choices") if isinstance(body, dict) else None
@@ -283,17 +257,28 @@ class FastHTTPModel(Model):
         As :meth:`OpenAIChatModel.stream`: chunks without choices are skipped, every tool-call
         fragment of a chunk is passed on, a stream with no choice at all raises
         ``ModelResponseError``, and one ending without a ``finish_reason`` is kept (logged).
-        Leaving early (``break``, cancellation, an error) closes the connection.
+        Chunks that arrive in one network read come merged (:func:`~swarmlet.models.sse.
+        read_deltas`): the same reply in fewer deltas. Leaving early (``break``,
+        cancellation, an error) closes the connection.
         """
         from aiohttp import ClientError
 
         response = await self._open_stream(request)
         finished = False
         try:
-            # Few generator layers on purpose: every delta passes through each of them.
-            check = StreamCheck()
-            async for delta in _stream_deltas(response):
-                yield check.see(delta)
+            # One generator, on purpose: every delta passes through each generator layer.
+            check, parser, done = StreamCheck(), SSEParser(), False
+            async for piece in response.content.iter_any():
+                events = parser.feed(piece)
+                if events:
+                    deltas, done = read_deltas(events)
+                    for delta in deltas:
+                        yield check.see(delta)
+                    if done:
+                        break
+            if not done:
+                for delta in read_deltas(parser.close())[0]:
+                    yield check.see(delta)
             check.end()
             finished = True
         except (ClientError, asyncio.TimeoutError) as exc:
@@ -412,7 +397,7 @@ def _status_error(
 ) -> ModelError:
     """The swarmlet exception for an error response (the mapping both providers share)."""
     try:
-        parsed = _loads(body)
+        parsed = loads(body)
     except ValueError:
         parsed = None
     text = body.decode("utf-8", "replace")[:500]
@@ -456,98 +441,6 @@ def _describe(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-class _SSEParser:
-    """Server-sent events from body pieces: the ``data`` of each complete event.
-
-    Multi-line data is joined with newlines; other fields (``event:``, ``id:``, ``retry:``)
-    and comments carry nothing a chat completion uses.
-    """
-
-    def __init__(self) -> None:
-        self._buffer = b""
-        self._data: list[bytes] = []
-
-    def feed(self, piece: bytes) -> list[bytes]:
-        """The events that ``piece`` completes."""
-        *lines, self._buffer = (self._buffer + piece).split(b"\n")
-        events = []
-        for raw in lines:
-            line = raw[:-1] if raw.endswith(b"\r") else raw
-            if not line:
-                if self._data:
-                    events.append(b"\n".join(self._data))
-                    self._data = []
-            elif line.startswith(b"data:"):
-                value = line[5:]
-                self._data.append(value[1:] if value.startswith(b" ") else value)
-        return events
-
-    def close(self) -> list[bytes]:
-        """The last event, when the body ended without its blank line."""
-        rest = self._buffer.strip()
-        if rest.startswith(b"data:"):
-            value = rest[5:]
-            self._data.append(value[1:] if value.startswith(b" ") else value)
-        return [b"\n".join(self._data)] if self._data else []
-
-
-async def _stream_deltas(response: aiohttp.ClientResponse) -> AsyncIterator[MessageDelta]:
-    """The deltas of the server-sent chunks that have a choice, up to ``[DONE]``.
-
-    Chunks that arrive in one network read are passed on merged (:func:`coalesce`): the same
-    text, in fewer events.
-    """
-    parser = _SSEParser()
-    async for piece in response.content.iter_any():
-        deltas: list[MessageDelta] = []
-        done = False
-        for data in parser.feed(piece):
-            if data == b"[DONE]":
-                done = True
-                break
-            delta = _chunk_delta(data)
-            if delta is not None:
-                deltas.append(delta)
-        for delta in coalesce(deltas) if len(deltas) > 1 else deltas:
-            yield delta
-        if done:
-            return
-    for data in parser.close():
-        delta = None if data == b"[DONE]" else _chunk_delta(data)
-        if delta is not None:
-            yield delta
-
-
-def _chunk_delta(data: bytes) -> MessageDelta | None:
-    """The delta of a chunk with a choice or a usage report (``None`` for other chunks)."""
-    chunk = _chunk(data)
-    choices = chunk.get("choices")
-    usage = chunk.get("usage")
-    if isinstance(choices, list) and choices:
-        delta = _delta_from(choices[0])
-        if usage:
-            delta.usage = model_usage(usage)
-        return delta
-    return MessageDelta(usage=model_usage(usage)) if usage else None
-
-
-def _chunk(data: bytes) -> dict[str, Any]:
-    try:
-        chunk = _loads(data)
-    except ValueError as exc:
-        raise ModelResponseError(f"the endpoint sent a malformed response: {exc}") from exc
-    if not isinstance(chunk, dict):
-        raise ModelResponseError(
-            f"the endpoint sent a malformed response: a stream chunk that is not an object: "
-            f"{chunk!r}"
-        )
-    if chunk.get("error"):
-        error = chunk["error"]
-        message = error.get("message") if isinstance(error, dict) else error
-        raise ModelError(f"the model endpoint failed mid-stream: {message}")
-    return chunk
-
-
 def _message_from(message: Any, finish_reason: str | None) -> AssistantMessage:
     if not isinstance(message, dict):
         raise ModelResponseError("the endpoint returned a choice without a message")
@@ -565,28 +458,4 @@ def _message_from(message: Any, finish_reason: str | None) -> AssistantMessage:
         tool_calls=calls,
         refusal=message.get("refusal"),
         finish_reason=finish_reason,
-    )
-
-
-def _delta_from(choice: dict[str, Any]) -> MessageDelta:
-    delta = choice.get("delta")
-    if not isinstance(delta, dict):
-        return MessageDelta(finish_reason=choice.get("finish_reason"))
-    fragments = []
-    for call in delta.get("tool_calls") or ():
-        function = call.get("function") or {}
-        fragments.append(
-            ToolCallFragment(
-                index=call.get("index") or 0,
-                id=call.get("id"),
-                name=function.get("name"),
-                arguments=function.get("arguments"),
-            )
-        )
-    return MessageDelta(
-        role=delta.get("role"),
-        content=delta.get("content"),
-        tool_calls=fragments,
-        refusal=delta.get("refusal"),
-        finish_reason=choice.get("finish_reason"),
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from swarmlet.models.base import AssistantMessage, MessageDelta, ToolCall
 from swarmlet.usage import ModelUsage
 
-__all__ = ["DeltaAccumulator", "coalesce"]
+__all__ = ["DeltaAccumulator"]
 
 
 @dataclass(slots=True)
@@ -64,45 +64,3 @@ class DeltaAccumulator:
             finish_reason=self._finish_reason,
             usage=self._usage,
         )
-
-
-def coalesce(deltas: list[MessageDelta]) -> list[MessageDelta]:
-    """Merge runs of deltas that arrived together into as few deltas as keep their order.
-
-    A provider that reads several stream chunks in one network read passes them on as one
-    delta: the text is the same, and every layer between the model and the consumer (events,
-    hooks, the UI) handles one item instead of one per chunk. A delta is merged into the one
-    before only when nothing is reordered: text never follows tool-call fragments within a
-    merged delta, and a fragment joins the previous one only when it continues that call
-    (same index, no id or name of its own).
-    """
-    merged: list[MessageDelta] = []
-    for delta in deltas:
-        if merged and _extends(merged[-1], delta):
-            _absorb(merged[-1], delta)
-        else:
-            merged.append(delta)
-    return merged
-
-
-def _extends(first: MessageDelta, then: MessageDelta) -> bool:
-    if then.role and then.role != first.role:
-        return False
-    if first.finish_reason or first.usage is not None:
-        return False  # the end of a reply stays the last thing in its delta
-    return not (first.tool_calls and (then.content or then.refusal))
-
-
-def _absorb(into: MessageDelta, delta: MessageDelta) -> None:
-    if delta.content:
-        into.content = (into.content or "") + delta.content
-    if delta.refusal:
-        into.refusal = (into.refusal or "") + delta.refusal
-    for fragment in delta.tool_calls:
-        last = into.tool_calls[-1] if into.tool_calls else None
-        if last is not None and last.index == fragment.index and not (fragment.id or fragment.name):
-            last.arguments = (last.arguments or "") + (fragment.arguments or "")
-        else:
-            into.tool_calls.append(fragment)
-    into.finish_reason = delta.finish_reason or into.finish_reason
-    into.usage = delta.usage if delta.usage is not None else into.usage
