@@ -44,7 +44,7 @@ class WeatherData:
     """Read-only SQL over the dataset; the public methods are the analysts' tools."""
 
     def __init__(self, path: Path | None = None) -> None:
-        # Sync tools run in worker threads: one connection, shared under a lock.
+        # Sync tools may run on pool threads (and in parallel): one connection, under a lock.
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self._lock = threading.Lock()
         self._load(path or dataset_path())

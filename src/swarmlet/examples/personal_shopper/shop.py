@@ -1,8 +1,9 @@
 """The shop's SQLite database and the four tools that read and change it.
 
 The database file is created and seeded (``schema.sql`` then ``seed.sql``) the first time a
-tool needs it. Each tool opens its own short-lived connection: sync tools run on a thread pool
-and sqlite3 connections must not cross threads. Tools answer misuse (unknown user, nothing to
+tool needs it. Each tool opens its own short-lived connection: a sync tool may run on a pool
+thread (`sync_tools="threads"`, or in the async API until it has proved quick), and sqlite3
+connections must not cross threads. Tools answer misuse (unknown user, nothing to
 refund, out of stock) with a sentence the model can relay, never with an exception.
 """
 

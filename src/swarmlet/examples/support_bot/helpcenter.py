@@ -125,7 +125,7 @@ class HelpCenter:
     def connect(self) -> Iterator[sqlite3.Connection]:
         """A connection to the built index, committed on success."""
         self._ensure_index()
-        # A connection per call: sync tools run on a thread pool, connections stay on one thread.
+        # A connection per call: a sync tool may run on a pool thread, a connection on one only.
         with closing(sqlite3.connect(self.path, timeout=10)) as conn, conn:
             yield conn
 
