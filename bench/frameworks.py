@@ -13,6 +13,7 @@ connection pool limits (``max_connections = max_keepalive_connections = pool``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import threading
 import time
@@ -79,7 +80,25 @@ class Framework:
     is_async = True
 
     def __init__(self, base_url: str, pool: int) -> None:
-        self.sync_client, self.async_client = openai_clients(base_url, pool)
+        self.base_url, self.pool = base_url, pool
+
+    # The SDK clients are made (and openai imported) only by the frameworks that use them: a
+    # process that does not need the SDK must not carry it. Its thousands of classes and models
+    # cost memory and garbage-collector time (every full collection traverses them), which
+    # would be charged to frameworks that never touch it (swarmlet's default path, the floors).
+    @functools.cached_property
+    def _clients(self) -> tuple[Any, Any]:
+        return openai_clients(self.base_url, self.pool)
+
+    @property
+    def sync_client(self) -> Any:
+        """The openai SDK's sync client (made on first use)."""
+        return self._clients[0]
+
+    @property
+    def async_client(self) -> Any:
+        """The openai SDK's async client (made on first use)."""
+        return self._clients[1]
 
     async def conversation(self, stream: bool) -> str:
         raise NotImplementedError

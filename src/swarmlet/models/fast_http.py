@@ -39,7 +39,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from swarmlet.exceptions import ModelError, ModelResponseError, ModelTimeoutError
@@ -306,17 +306,7 @@ class FastHTTPModel(Model):
 
         The body is read inside the attempt, so a truncated body is retried as the SDK does.
         """
-        from aiohttp import ClientError
-
-        async def attempt() -> bytes:
-            response = await self._request(content)
-            try:
-                return await response.read()
-            except (ClientError, asyncio.TimeoutError):
-                response.close()
-                raise
-
-        body: bytes = await self._with_retries(attempt)
+        body: bytes = await self._send(content, read=True)
         return body
 
     async def _open(self, content: bytes) -> aiohttp.ClientResponse:
@@ -324,17 +314,33 @@ class FastHTTPModel(Model):
 
         A stream's body is never retried: its deltas may already have reached the caller.
         """
-        response: aiohttp.ClientResponse = await self._with_retries(lambda: self._request(content))
+        response: aiohttp.ClientResponse = await self._send(content, read=False)
         return response
 
-    async def _with_retries(self, attempt: Callable[[], Any]) -> Any:
-        """Run ``attempt`` until it succeeds, retrying transport and retryable HTTP errors."""
+    async def _send(self, content: bytes, *, read: bool) -> Any:
+        """POST ``content`` until it succeeds, retrying transport and retryable HTTP errors.
+
+        Returns the body (``read``) or the response with its body unread. One coroutine with
+        the retry loop inline, not an attempt closure awaited by a retrying one: a request in
+        flight holds every frame of its await chain, and with ten thousand conversations
+        waiting, each object they hold is traversed by every full garbage collection.
+        """
         from aiohttp import ClientError
 
         tries = 0
         while True:
             try:
-                return await attempt()
+                session = await self._session()
+                response = await session.post(self._url, data=content, headers=self._headers)
+                if response.status >= 400:
+                    raise await _status_failure(response, self._api_key)
+                if not read:
+                    return response
+                try:
+                    return await response.read()
+                except (ClientError, asyncio.TimeoutError):
+                    response.close()
+                    raise
             except _RetryableStatus as status:
                 if tries >= self.max_retries or not status.retry:
                     raise status.error from None
@@ -346,19 +352,16 @@ class FastHTTPModel(Model):
             await asyncio.sleep(retry_delay(tries, delay))
             tries += 1
 
-    async def _request(self, content: bytes) -> aiohttp.ClientResponse:
-        """One POST; an error status is read and raised as :class:`_RetryableStatus`."""
-        session = await self._session()
-        response = await session.post(self._url, data=content, headers=self._headers)
-        if response.status < 400:
-            return response
-        try:
-            body = await response.read()
-        finally:
-            response.release()
-        raise _RetryableStatus(
-            response.status, response.headers, body, response.reason, self._api_key
-        )
+
+async def _status_failure(
+    response: aiohttp.ClientResponse, api_key: str | None
+) -> _RetryableStatus:
+    """An error status, read and released, as the exception to raise for it."""
+    try:
+        body = await response.read()
+    finally:
+        response.release()
+    return _RetryableStatus(response.status, response.headers, body, response.reason, api_key)
 
 
 def _new_session(max_connections: int, timeout: float | None) -> aiohttp.ClientSession:
