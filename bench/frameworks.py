@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import json
 import threading
 import time
@@ -280,6 +281,22 @@ class SwarmletFast(Swarmlet):
         return FastHTTPModel(base_url=base_url, api_key="bench", max_connections=pool, model=MODEL)
 
 
+# What docs/benchmarks.md ("Garbage collection at high concurrency") suggests to applications
+# that keep thousands of conversations in flight: a larger first-generation threshold, so that
+# objects waiting on a reply are not promoted (and then traversed by every full collection).
+GC_THRESHOLDS = (50_000, 20, 20)
+
+
+class SwarmletFastGC(SwarmletFast):
+    """swarmlet-fasthttp in a process with ``gc.set_threshold(*GC_THRESHOLDS)``."""
+
+    name = "swarmlet-fasthttp-gc"
+
+    def __init__(self, base_url: str, pool: int) -> None:
+        gc.set_threshold(*GC_THRESHOLDS)
+        super().__init__(base_url, pool)
+
+
 class SwarmletSDKAiohttp(Swarmlet):
     """swarmlet on the openai SDK with its aiohttp transport (``openai[aiohttp]``)."""
 
@@ -433,6 +450,7 @@ FRAMEWORKS: dict[str, type[Framework]] = {
         RawSDK,
         Swarmlet,
         SwarmletFast,
+        SwarmletFastGC,
         SwarmletSDKAiohttp,
         SwarmletSync,
         SwarmletSyncThreads,
