@@ -208,7 +208,11 @@ def _floor_target(
         return (DEFAULT, label, ratio <= 2.0, f"{table} (main table; no paired rounds)")
     median = statistics.median(ratios)
     rounds = ", ".join(f"{r:.2f}" for r in ratios)
-    note = f"{median:.2f}× (median of {len(ratios)} paired rounds: {rounds}; main table {table})"
+    n = report["paired"][0]["n"]
+    note = (
+        f"{median:.2f}× (median of {len(ratios)} paired rounds of {n} conversations: {rounds}; "
+        f"main table {table})"
+    )
     return (DEFAULT, label, median <= 2.0, note)
 
 
