@@ -238,7 +238,7 @@ class FastHTTPModel(Model):
 
     async def complete(self, request: ModelRequest) -> AssistantMessage:
         """Send ``request`` and return the first choice's message."""
-        payload = await self._post(self._body(request, stream=False))
+        payload: bytes = await self._send(self._body(request, stream=False), read=True)
         try:
             body = loads(payload)
         except ValueError as exc:
@@ -292,38 +292,28 @@ class FastHTTPModel(Model):
     async def _open_stream(self, request: ModelRequest) -> aiohttp.ClientResponse:
         """Start a stream, asking for its usage chunk unless the endpoint refused that once."""
         asked = self._stream_usage
+        response: aiohttp.ClientResponse
         try:
-            return await self._open(self._body(request, stream=True))
+            response = await self._send(self._body(request, stream=True), read=False)
         except ModelError as exc:
             if not asked or not rejects_stream_options(exc):
                 raise
             logger.info("the endpoint refuses stream_options; streams go without usage")
             self._stream_usage = False
-            return await self._open(self._body(request, stream=True))
-
-    async def _post(self, content: bytes) -> bytes:
-        """POST ``content`` and read the whole body, retrying what is retryable.
-
-        The body is read inside the attempt, so a truncated body is retried as the SDK does.
-        """
-        body: bytes = await self._send(content, read=True)
-        return body
-
-    async def _open(self, content: bytes) -> aiohttp.ClientResponse:
-        """A successful response whose body is still to be read, after any retries.
-
-        A stream's body is never retried: its deltas may already have reached the caller.
-        """
-        response: aiohttp.ClientResponse = await self._send(content, read=False)
+            response = await self._send(self._body(request, stream=True), read=False)
         return response
 
     async def _send(self, content: bytes, *, read: bool) -> Any:
         """POST ``content`` until it succeeds, retrying transport and retryable HTTP errors.
 
-        Returns the body (``read``) or the response with its body unread. One coroutine with
-        the retry loop inline, not an attempt closure awaited by a retrying one: a request in
-        flight holds every frame of its await chain, and with ten thousand conversations
-        waiting, each object they hold is traversed by every full garbage collection.
+        ``read``: return the whole body, read inside the attempt, so a truncated body is
+        retried as the SDK does. Otherwise return the response with its body unread (a
+        stream's), which is never retried: its deltas may already have reached the caller.
+
+        One coroutine with the retry loop inline, called directly by ``complete`` and
+        ``stream``: a request in flight holds every frame of its await chain, and with ten
+        thousand conversations waiting, each object they hold is traversed by every full
+        garbage collection (docs/benchmarks.md, "Garbage collection at high concurrency").
         """
         from aiohttp import ClientError
 

@@ -19,7 +19,7 @@ from typing import Any
 from swarmlet.exceptions import ModelError, ModelResponseError
 from swarmlet.models.base import MessageDelta, ToolCallFragment
 from swarmlet.models.json_codec import loads
-from swarmlet.usage import model_usage
+from swarmlet.usage import ModelUsage, model_usage
 
 __all__ = ["SSEParser", "read_deltas"]
 
@@ -104,7 +104,7 @@ class _Building:
         self.refusal: list[str] = []
         self.fragments: list[ToolCallFragment] = []
         self.finish_reason: str | None = None
-        self.usage: Any = None
+        self.usage: ModelUsage | None = None
         self.ended = False
 
     def extends(self, piece: dict[str, Any]) -> bool:
@@ -114,7 +114,7 @@ class _Building:
             return False
         return not (self.fragments and (piece.get("content") or piece.get("refusal")))
 
-    def add(self, piece: dict[str, Any], finish: str | None, usage: Any) -> None:
+    def add(self, piece: dict[str, Any], finish: str | None, usage: ModelUsage | None) -> None:
         """Merge one chunk's delta (and the chunk's finish reason and usage) into this one."""
         if content := piece.get("content"):
             self.content.append(content)
