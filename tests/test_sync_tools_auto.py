@@ -161,6 +161,43 @@ async def test_a_tool_with_a_timeout_stays_on_the_pool_even_when_quick() -> None
     assert _on_loop(threads) == [False] * 5
 
 
+async def test_a_tool_marked_thread_stays_on_the_pool_even_when_quick() -> None:
+    look, threads = _recorder()
+    tool(thread=True)(look)
+    await Swarm(client=_calls("look", 6)).run_async(Agent(functions=[look]), "go")
+    assert _on_loop(threads) == [False] * 6
+
+
+async def test_a_thread_tool_may_wait_for_work_on_the_runs_own_loop() -> None:
+    # Inline, this tool would wait for the loop it blocks: the run would hang for good.
+    loop = asyncio.get_running_loop()
+
+    async def on_the_loop(n: int) -> str:
+        return f"loop saw {n}"
+
+    @tool(thread=True)
+    def ask_the_loop(n: int) -> str:
+        return asyncio.run_coroutine_threadsafe(on_the_loop(n), loop).result(timeout=5)
+
+    client = Swarm(client=_calls("ask_the_loop", 5))
+    response = await asyncio.wait_for(
+        client.run_async(Agent(functions=[ask_the_loop]), "go"), timeout=10
+    )
+    tools = [m["content"] for m in response.messages if m["role"] == "tool"]
+    assert tools == [f"loop saw {n}" for n in range(5)]
+
+
+def test_the_sync_api_runs_a_thread_tool_off_the_callers_thread() -> None:
+    look, threads = _recorder()
+    tool(thread=True)(look)
+    plain, plain_threads = _recorder()
+    tool(name="plain")(plain)  # both recorders' functions are named "look"
+    model = ScriptedModel([tool_call("look", {"n": 0}), tool_call("plain", {"n": 1}), "done"])
+    Swarm(client=model).run(Agent(functions=[look, plain]), "go")
+    assert _on_loop(threads) == [False]  # "caller" policy: a thread tool still pools
+    assert _on_loop(plain_threads) == [True]
+
+
 async def test_a_tool_that_cannot_be_a_key_stays_on_the_pool() -> None:
     threads: list[threading.Thread] = []
 

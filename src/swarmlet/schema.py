@@ -79,6 +79,10 @@ class ToolOptions:
         needs_approval: ``True``, or a predicate (sync or async) on the decoded arguments
             (a dict): a call that needs approval waits, and the run pauses for a human
             decision (see :mod:`swarmlet.state`).
+        thread: a sync tool always runs on a worker thread, never on the event loop's or the
+            caller's thread, whatever the client's ``sync_tools`` policy: for a tool that waits
+            on work scheduled on the run's own event loop, or that must not block it. Async
+            tools ignore it.
     """
 
     name: str | None = None
@@ -88,6 +92,7 @@ class ToolOptions:
     before: tuple[Any, ...] = ()
     after: tuple[Any, ...] = ()
     needs_approval: bool | Callable[[dict[str, Any]], Any] = False
+    thread: bool = False
 
 
 @overload
@@ -104,6 +109,7 @@ def tool(
     before: Any = None,
     after: Any = None,
     needs_approval: bool | Callable[[dict[str, Any]], Any] = False,
+    thread: bool = False,
 ) -> Callable[[F], F]: ...
 
 
@@ -117,12 +123,14 @@ def tool(
     before: Any = None,
     after: Any = None,
     needs_approval: bool | Callable[[dict[str, Any]], Any] = False,
+    thread: bool = False,
 ) -> F | Callable[[F], F]:
     """Attach :class:`ToolOptions` to a function; use as ``@tool`` or ``@tool(strict=True)``.
 
     ``before``/``after`` take a tool guardrail (a function, an Agent or a
     :class:`~swarmlet.guardrails.Guardrail`) or a list of them. ``needs_approval`` makes
     calls wait for a human decision (``True``, or a predicate on the arguments dict).
+    ``thread=True`` keeps a sync tool on a worker thread (see :class:`ToolOptions`).
 
     The function itself is returned (not a wrapper), so it stays directly callable and
     picklable; the options live on its ``__swarmlet_tool__`` attribute.
@@ -137,6 +145,7 @@ def tool(
         before=_as_tuple(before),
         after=_as_tuple(after),
         needs_approval=needs_approval,
+        thread=thread,
     )
 
     def attach(target: F) -> F:

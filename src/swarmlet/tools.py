@@ -78,6 +78,12 @@ class BoundTool:
     func: AgentFunction
     schema: FunctionSchema
     timeout: float | None
+    thread: bool = False  # ToolOptions.thread
+
+    @property
+    def pooled(self) -> bool:
+        """Whether a sync call must run on a pool thread: a timeout, or ``thread=True``."""
+        return self.timeout is not None or self.thread
 
 
 def bind_tools(agent: Agent) -> dict[str, BoundTool]:
@@ -116,10 +122,9 @@ def _bind(
     tools = {}
     for func in functions:
         schema = function_schema(func, strict=strict)
-        timeout = tool_options(func).timeout
-        tools[schema.name] = BoundTool(
-            func, schema, timeout if timeout is not None else tool_timeout
-        )
+        options = tool_options(func)
+        timeout = options.timeout if options.timeout is not None else tool_timeout
+        tools[schema.name] = BoundTool(func, schema, timeout, options.thread)
     return tools
 
 
@@ -175,7 +180,7 @@ def runs_here(call: ToolCall, tools: Mapping[str, BoundTool], executor: Executor
     Such a call needs no task of its own: :func:`call_here` runs it to completion at once.
     """
     tool = tools.get(call.name)
-    if tool is None or tool.timeout is not None or _is_async_callable(tool.func):
+    if tool is None or tool.pooled or _is_async_callable(tool.func):
         return False
     if isinstance(executor, AutoExecutor):
         return executor.runs_inline_now(tool.func)
@@ -272,14 +277,15 @@ async def _invoke(
 
     ``executor`` is a pool (``None``: the shared one), the caller's thread (see
     :mod:`swarmlet._sync`) or the ``"auto"`` policy (:mod:`swarmlet.tool_placement`). A sync
-    tool with a timeout always runs in a pool thread: only then can the run stop waiting.
+    tool with a timeout always runs in a pool thread: only then can the run stop waiting. So
+    does one marked ``thread=True`` (:class:`~swarmlet.schema.ToolOptions`).
     """
     if _is_async_callable(tool.func):
         return await asyncio.wait_for(tool.func(*args, **kwargs), tool.timeout)
-    if isinstance(executor, AutoExecutor) and tool.timeout is None:
+    if isinstance(executor, AutoExecutor) and not tool.pooled:
         result = await executor.run(tool.schema.name, tool.func, args, kwargs)
         return await result if inspect.isawaitable(result) else result
-    if isinstance(executor, CallerThreadExecutor) and tool.timeout is not None:
+    if isinstance(executor, CallerThreadExecutor) and tool.pooled:
         executor = None
     if isinstance(executor, InlineExecutor):  # this thread is the caller's: call it here
         result = executor.call(tool.func, *args, **kwargs)
