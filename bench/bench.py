@@ -279,7 +279,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--rounds", type=int, default=7, help="paired floor rounds")
     # 1,000 conversations per paired case: at 200 (about 0.3 s of CPU) one round's ratio moved
-    # from 1.3x to 3.7x on a shared VM; at 1,000 the rounds stay within about 1.7-2.5x.
+    # from 1.3x to 3.7x on a shared VM; at 1,000 the rounds of the next run stayed in 1.4-2.4x.
     parser.add_argument("--pair-n", type=int, default=1000, help="conversations per paired case")
     args = parser.parse_args()
 
