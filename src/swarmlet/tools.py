@@ -171,7 +171,7 @@ async def execute_tool_call(
         raw = await _invoke(tool, args, kwargs, executor)
     except Exception as exc:  # the model is told; the run goes on
         return _raised(call, tool, exc)
-    return _outcome_from(call, raw)
+    return outcome_of(call, raw)
 
 
 def runs_here(call: ToolCall, tools: Mapping[str, BoundTool], executor: Executor | None) -> bool:
@@ -210,12 +210,7 @@ def call_here(
             raw = executor.call(tool.func, *args, **kwargs)
     except Exception as exc:  # the model is told; the run goes on
         return _raised(call, tool, exc)
-    return raw if inspect.isawaitable(raw) else _outcome_from(call, raw)
-
-
-def outcome_of(call: ToolCall, raw: Any) -> ToolOutcome:
-    """The outcome of a tool call that returned ``raw``."""
-    return _outcome_from(call, raw)
+    return raw if inspect.isawaitable(raw) else outcome_of(call, raw)
 
 
 def raised_outcome(call: ToolCall, tools: Mapping[str, BoundTool], exc: Exception) -> ToolOutcome:
@@ -315,7 +310,8 @@ def _failure(call: ToolCall, detail: str, error_type: str) -> ToolOutcome:
     return ToolOutcome(call=call, content=f"Error: {detail}", error=f"{error_type}: {detail}")
 
 
-def _outcome_from(call: ToolCall, raw: Any) -> ToolOutcome:
+def outcome_of(call: ToolCall, raw: Any) -> ToolOutcome:
+    """The outcome of a tool call that returned ``raw`` (an Agent, a Result or a value)."""
     if isinstance(raw, Agent):
         # Swarm's handoff message, kept so transcripts look the same.
         return ToolOutcome(call, json.dumps({"assistant": raw.name}), agent=raw)

@@ -105,12 +105,13 @@ class _Building:
         self.fragments: list[ToolCallFragment] = []
         self.finish_reason: str | None = None
         self.usage: ModelUsage | None = None
-        self.ended = False
 
     def extends(self, piece: dict[str, Any]) -> bool:
         """Whether ``piece`` can join this delta without reordering anything."""
         role = piece.get("role")
-        if self.ended or (role and role != self.role):
+        if self.finish_reason or self.usage is not None:
+            return False  # the end of a reply stays the last thing in its delta
+        if role and role != self.role:
             return False
         return not (self.fragments and (piece.get("content") or piece.get("refusal")))
 
@@ -126,7 +127,6 @@ class _Building:
             self.finish_reason = finish
         if usage is not None:
             self.usage = usage
-        self.ended = bool(self.finish_reason) or self.usage is not None
 
     def _fragment(self, call: dict[str, Any]) -> None:
         index = call.get("index") or 0
